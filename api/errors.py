@@ -1,0 +1,133 @@
+"""One error body for every 4xx and 5xx: {"error": {"code", "message", "fields"?}}.
+
+Codes are a closed set (ERROR_CODES), listed in README.md, so clients can branch on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, current_app
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+ERROR_CODES = {
+    400: "bad_request",  # also "invalid_json" for an unparseable body
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class APIError(Exception):
+    """Raise anywhere under api/ to answer with the standard error body."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: Mapping[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class ProviderNotAllowedError(APIError):
+    """The user's tier may not use the provider the request needs."""
+
+    status, code = 403, "provider_not_allowed"
+
+
+class InvalidRequestError(APIError):
+    """The request is well-formed but asks for something that cannot be done."""
+
+    status, code = 422, "validation_error"
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "Machine-readable code"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={"description": "Failing fields and their messages (validation only)"},
+    )
+
+
+class ErrorSchema(ma.Schema):
+    """The error body every failing route answers with."""
+
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
+def error_body(
+    code: str, message: str, fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The standard error body."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = dict(fields)
+    return {"error": error}
+
+
+class JobsApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, answering its own errors (parsing, 404, 405...) in our shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if status == 422 and messages:
+            return (
+                error_body("validation_error", "The request is invalid.", _flatten(messages)),
+                422,
+                data.get("headers", {}),
+            )
+        if status == 400 and messages:  # webargs: the body is not JSON at all
+            return error_body("invalid_json", "The body is not valid JSON."), 400
+        if status >= 500:
+            return error_body("internal_error", "Something went wrong on our side."), status
+        message = data.get("message") or error.description or error.name
+        return error_body(ERROR_CODES.get(status, "error"), str(message)), status
+
+
+def _flatten(messages: Mapping[str, Any]) -> dict[str, Any]:
+    # webargs nests by location ({"json": {...}}); clients care about the field names.
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, Mapping):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer our own errors and anything unexpected in the standard shape."""
+
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError) -> Any:
+        return error_body(exc.code, exc.message, exc.fields), exc.status
+
+    @app.errorhandler(ma.ValidationError)
+    def _invalid(exc: ma.ValidationError) -> Any:
+        body = error_body(
+            "validation_error", "The request is invalid.", exc.normalized_messages()
+        )
+        return body, 422
+
+    # HTTPExceptions never reach this: Flask prefers JobsApi's more specific handler.
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        current_app.logger.exception("unhandled error")
+        return error_body("internal_error", "Something went wrong on our side."), 500

@@ -1,0 +1,235 @@
+"""The video_generations table and the only code that changes a job's status.
+
+Each transition is one conditional UPDATE ... RETURNING: its result says whether the
+transition happened, so a duplicated, late or stale task can run it and change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.db import Base, utcnow
+
+
+class Status(enum.StrEnum):
+    """What a client sees."""
+
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Phase(enum.StrEnum):
+    """Where a processing job is inside the backend."""
+
+    QUEUED = "queued"  # accepted and committed; no PiAPI call made yet
+    SUBMITTING = "submitting"  # claimed: a worker is creating the PiAPI task
+    POLLING = "polling"  # PiAPI has the task; a poll chain follows it
+    DONE = "done"  # terminal; status says how it ended
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED})
+
+
+def _str_enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as the value in a VARCHAR, so adding a member is not an ALTER TYPE.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Job(Base):
+    """One requested video: the spec's video_generations row plus its life-cycle fields."""
+
+    __tablename__ = "video_generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    # NULL until PiAPI accepts the task: the row is written before the submission.
+    task_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    model_name: Mapped[str] = mapped_column(String(100))
+    task_type: Mapped[str] = mapped_column(String(64))
+    generation_mode: Mapped[str] = mapped_column(String(50))
+    prompt: Mapped[str] = mapped_column(Text)
+    script: Mapped[str] = mapped_column(Text)
+    style: Mapped[str] = mapped_column(String(50))
+    aspect_ratio: Mapped[str] = mapped_column(String(10))
+    image_url: Mapped[str | None] = mapped_column(Text)
+    requested_duration: Mapped[int] = mapped_column(Integer)
+    actual_duration: Mapped[int] = mapped_column(Integer)
+    video_url: Mapped[str | None] = mapped_column(Text)
+    video_raw_url: Mapped[str | None] = mapped_column(Text)
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    last_frame_url: Mapped[str | None] = mapped_column(Text)
+    video_width: Mapped[int | None] = mapped_column(Integer)
+    video_height: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[Status] = mapped_column(_str_enum(Status), default=Status.PROCESSING)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+
+    # Life-cycle bookkeeping, beyond the spec's columns.
+    phase: Mapped[Phase] = mapped_column(_str_enum(Phase), default=Phase.QUEUED)
+    notice: Mapped[str | None] = mapped_column(Text)  # e.g. a documented model swap
+    poll_token: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    next_poll_at: Mapped[dt.datetime | None]
+    poll_count: Mapped[int] = mapped_column(Integer, default=0)
+    submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    submitting_since: Mapped[dt.datetime | None]
+    deadline_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+
+    __table_args__ = (
+        Index("ix_video_generations_user_created", "user_id", "created_at"),
+        Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
+    )
+
+
+def _transition(session: Session, job_id: int, *where: Any, **values: Any) -> bool:
+    values.setdefault("updated_at", utcnow())
+    changed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, *where)
+        .values(**values)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return changed is not None
+
+
+def claim_for_submit(session: Session, job_id: int) -> bool:
+    """queued -> submitting, at most once: False means someone else holds or held it."""
+    return _transition(
+        session,
+        job_id,
+        Job.phase == Phase.QUEUED,
+        phase=Phase.SUBMITTING,
+        submitting_since=utcnow(),
+        submit_attempts=Job.submit_attempts + 1,
+    )
+
+
+def release_claim(session: Session, job_id: int) -> bool:
+    """submitting -> queued, only after PiAPI provably refused the create call."""
+    return _transition(
+        session,
+        job_id,
+        Job.phase == Phase.SUBMITTING,
+        phase=Phase.QUEUED,
+        submitting_since=None,
+    )
+
+
+def mark_submitted(
+    session: Session,
+    job_id: int,
+    *,
+    task_id: str,
+    token: uuid.UUID,
+    next_poll_at: dt.datetime,
+    response: dict[str, Any] | None,
+) -> bool:
+    """submitting -> polling with PiAPI's task id and a fresh poll-chain token."""
+    return _transition(
+        session,
+        job_id,
+        Job.phase == Phase.SUBMITTING,
+        phase=Phase.POLLING,
+        task_id=task_id,
+        poll_token=token,
+        next_poll_at=next_poll_at,
+        started_at=utcnow(),
+        submitting_since=None,
+        provider_response=response,
+    )
+
+
+def record_poll(
+    session: Session,
+    job_id: int,
+    *,
+    token: uuid.UUID,
+    progress: int | None,
+    next_poll_at: dt.datetime,
+    response: dict[str, Any] | None,
+) -> bool:
+    """Note one non-final poll. A stale chain (wrong token) or a finished job changes nothing."""
+    values: dict[str, Any] = {
+        "poll_count": Job.poll_count + 1,
+        "next_poll_at": next_poll_at,
+        "provider_response": response,
+    }
+    if progress is not None:
+        values["progress"] = progress
+    return _transition(
+        session,
+        job_id,
+        Job.phase == Phase.POLLING,
+        Job.poll_token == token,
+        **values,
+    )
+
+
+def finish(
+    session: Session,
+    job_id: int,
+    *,
+    status: Status,
+    token: uuid.UUID | None = None,
+    counts_poll: bool = False,
+    **fields: Any,
+) -> bool:
+    """Record a final verdict once. Terminal is final; with a token, only that chain may."""
+    if status not in TERMINAL:
+        raise ValueError(f"{status} is not terminal")
+    where = [Job.phase != Phase.DONE]
+    if token is not None:
+        where.append(Job.poll_token == token)
+    if counts_poll:
+        fields["poll_count"] = Job.poll_count + 1
+    if status is Status.COMPLETED:
+        fields.setdefault("progress", 100)
+    return _transition(
+        session,
+        job_id,
+        *where,
+        status=status,
+        phase=Phase.DONE,
+        next_poll_at=None,
+        submitting_since=None,
+        completed_at=utcnow(),
+        **fields,
+    )

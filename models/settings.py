@@ -1,0 +1,75 @@
+"""Every knob the service has, read from the environment in one place.
+
+Only composition roots (wsgi.py, api/app.py, workers/celery_app.py, celeryconfig.py,
+migrations/env.py) call get_settings(); everything else receives values as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+SANDBOX_BASE_URL = "http://127.0.0.1:8090"
+PIAPI_BASE_URL = "https://api.piapi.ai"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The service's configuration. Defaults run on a laptop with local servers."""
+
+    database_url: str
+    broker_url: str
+    piapi_base_url: str
+    piapi_api_key: str | None  # None: talk to the built-in sandbox
+    poll_interval_s: float
+    piapi_connect_timeout_s: float
+    piapi_read_timeout_s: float
+    dev_user_id: int
+    dev_user_tier: str
+    max_request_bytes: int
+    sandbox_time_scale: float
+    sandbox_fail_rate: float
+    sandbox_public_url: str
+    data_dir: str
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no PiAPI key is configured, so jobs go to the sandbox."""
+        return self.piapi_api_key is None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the environment once; unset or empty variables take their defaults."""
+        api_key = os.environ.get("PIAPI_API_KEY") or None
+        sandbox_url = _env("SANDBOX_URL", SANDBOX_BASE_URL)
+        return cls(
+            database_url=_env(
+                "DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/videogen"
+            ),
+            broker_url=_env("BROKER_URL", "redis://127.0.0.1:6379/0"),
+            piapi_base_url=_env(
+                "PIAPI_BASE_URL", PIAPI_BASE_URL if api_key else sandbox_url
+            ),
+            piapi_api_key=api_key,
+            poll_interval_s=float(_env("POLL_INTERVAL_SECONDS", "30")),
+            piapi_connect_timeout_s=float(_env("PIAPI_CONNECT_TIMEOUT_SECONDS", "5")),
+            piapi_read_timeout_s=float(_env("PIAPI_READ_TIMEOUT_SECONDS", "30")),
+            dev_user_id=int(_env("DEV_USER_ID", "1")),
+            dev_user_tier=_env("DEV_USER_TIER", "pro"),
+            max_request_bytes=int(_env("MAX_REQUEST_BYTES", str(64 * 1024))),
+            sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
+            sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),
+            sandbox_public_url=sandbox_url,
+            data_dir=_env("DATA_DIR", "var"),
+        )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""PiAPI: the catalogue of models, selection, prompts, the HTTP client and the sandbox."""

@@ -1,0 +1,180 @@
+"""The PiAPI HTTP client: timeouts on every call, and failures sorted by what is safe to retry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from providers.results import MalformedTaskError, TaskResult, parse_task, task_from_envelope
+
+
+class ProviderError(Exception):
+    """Base class for everything the PiAPI client raises."""
+
+
+class ProviderTransientError(ProviderError):
+    """PiAPI could not answer now (timeout, connection, 5xx, 429): ask again later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderRejectedError(ProviderError):
+    """PiAPI refused the request itself (a 4xx other than 429): retrying cannot help."""
+
+    def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class SubmissionUnknownError(ProviderError):
+    """A create call whose outcome cannot be known: PiAPI may have accepted and will charge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds to wait for a connection and then for each read."""
+
+    connect_s: float = 5.0
+    read_s: float = 30.0
+
+
+class PiAPIClient:
+    """Create, read and cancel PiAPI tasks. Thread-safe for reads; one per worker process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._timeouts = timeouts or Timeouts()
+        self._http = session or requests.Session()
+        self._http.headers["x-api-key"] = api_key
+        self._http.headers["Accept"] = "application/json"
+
+    def create_task(self, body: Mapping[str, Any]) -> TaskResult:
+        """POST /api/v1/task. Raises SubmissionUnknownError where PiAPI may have accepted."""
+        try:
+            resp = self._send("POST", "/api/v1/task", json=body)
+        except requests.ConnectTimeout as exc:
+            raise ProviderTransientError("PiAPI did not accept a connection") from exc
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):
+                raise ProviderTransientError("PiAPI could not be reached") from exc
+            raise SubmissionUnknownError(f"connection lost during create: {_kind(exc)}") from exc
+        except requests.Timeout as exc:
+            raise SubmissionUnknownError("no answer to create within the read timeout") from exc
+
+        if resp.status_code == 429 or (resp.status_code >= 500 and _is_refusal(resp)):
+            raise ProviderTransientError(
+                f"PiAPI refused the create with {resp.status_code}",
+                retry_after=retry_after_s(resp),
+            )
+        if resp.status_code >= 500:
+            raise SubmissionUnknownError(f"PiAPI answered {resp.status_code} to create")
+        self._raise_if_rejected(resp)
+        try:
+            return parse_task(task_from_envelope(resp.json()))
+        except (ValueError, MalformedTaskError) as exc:
+            raise SubmissionUnknownError("PiAPI's answer to create was unreadable") from exc
+
+    def get_task(self, task_id: str) -> TaskResult:
+        """GET /api/v1/task/{id}. Every failure but a 4xx is transient: a read is safe to repeat."""
+        resp = self._read("GET", f"/api/v1/task/{task_id}")
+        try:
+            return parse_task(task_from_envelope(resp.json()))
+        except (ValueError, MalformedTaskError) as exc:
+            raise ProviderTransientError(f"unreadable task body: {exc}") from exc
+
+    def _read(self, method: str, path: str) -> requests.Response:
+        try:
+            resp = self._send(method, path)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise ProviderTransientError(f"PiAPI unreachable: {_kind(exc)}") from exc
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise ProviderTransientError(
+                f"PiAPI answered {resp.status_code}", retry_after=retry_after_s(resp)
+            )
+        self._raise_if_rejected(resp)
+        return resp
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self._http.request(
+            method,
+            self._base_url + path,
+            timeout=(self._timeouts.connect_s, self._timeouts.read_s),
+            **kwargs,
+        )
+
+    @staticmethod
+    def _raise_if_rejected(resp: requests.Response) -> None:
+        if 400 <= resp.status_code < 500:
+            code, message = _error_fields(resp)
+            raise ProviderRejectedError(
+                f"PiAPI refused the request ({resp.status_code}): {message}",
+                status=resp.status_code,
+                code=code,
+            )
+
+
+def retry_after_s(resp: requests.Response) -> float | None:
+    """Retry-After in seconds, from either of its two forms; None if absent or unreadable."""
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    # Refused or unresolvable connections fail before a byte of the body leaves;
+    # anything else (reset, remote closed) may have come after PiAPI read it.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _is_refusal(resp: requests.Response) -> bool:
+    # PiAPI's own error envelope ({"code": 5xx, "data": null}) means its application
+    # answered and created nothing; a bare gateway page proves nothing either way.
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "code" in body and body.get("data") is None
+
+
+def _error_fields(resp: requests.Response) -> tuple[str | None, str]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None, resp.text[:200] or resp.reason
+    if not isinstance(body, dict):
+        return None, str(body)[:200]
+    code = body.get("code")
+    return (str(code) if code is not None else None), str(body.get("message") or resp.reason)
+
+
+def _kind(exc: Exception) -> str:
+    # The exception's class, not its text: request URLs can carry signed tokens.
+    return type(exc).__name__

@@ -1,0 +1,47 @@
+"""Turning a script and a style into the prompt and the PiAPI create-task body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.catalogue import IMAGE_TO_VIDEO, ProviderModel
+
+STYLE_PROMPTS = {
+    "marketing": "Professional, engaging marketing video with smooth transitions",
+    "educational": "Clear, informative educational video with clean visuals",
+    "social": "Dynamic, eye-catching social media video optimized for mobile",
+}
+DEFAULT_STYLE = "marketing"
+
+
+def build_prompt(model: ProviderModel, *, style: str, clip_s: int, script: str) -> str:
+    """The spec's style sentence, the clip length PiAPI will make, then the script."""
+    return model.prompt_template.format(
+        style=STYLE_PROMPTS[style], clip=clip_s, script=script.strip()
+    )
+
+
+def build_task_request(
+    model: ProviderModel,
+    *,
+    mode: str,
+    task_type: str,
+    prompt: str,
+    aspect_ratio: str,
+    clip_s: int,
+    image_url: str | None,
+) -> dict[str, Any]:
+    """The JSON body for POST /api/v1/task, in the shape PiAPI documents for this model.
+
+    task_type is passed in, not looked up, so a job is submitted as it was accepted
+    even if the catalogue changed in between.
+    """
+    task_input: dict[str, Any] = {"prompt": prompt, "aspect_ratio": aspect_ratio}
+    task_input.update(model.extra_input)
+    if model.sends_duration:
+        task_input["duration"] = clip_s
+    if mode == IMAGE_TO_VIDEO:
+        if not image_url:
+            raise ValueError("image_to_video needs an image URL")
+        task_input[model.image_field] = image_url
+    return {"model": model.piapi_model, "task_type": task_type, "input": task_input}

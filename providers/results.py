@@ -1,0 +1,160 @@
+"""Reading PiAPI's task object, in every form REFERENCE.md lists, into one plain result."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class RemoteState(enum.StrEnum):
+    """PiAPI's status words, folded into what our job can do with them."""
+
+    WAITING = "waiting"  # pending or staged: not started at PiAPI
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+# Compared lower-case: the schema says "Completed", the examples "completed", and one
+# integration saw "Success".
+_STATES = {
+    "pending": RemoteState.WAITING,
+    "staged": RemoteState.WAITING,
+    "processing": RemoteState.RUNNING,
+    "completed": RemoteState.COMPLETED,
+    "success": RemoteState.COMPLETED,
+    "failed": RemoteState.FAILED,
+}
+
+
+class MalformedTaskError(ValueError):
+    """The body is not a PiAPI task object we can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """Where a finished task's files are. Every field may be missing for some model."""
+
+    video_url: str | None = None
+    video_raw_url: str | None = None
+    thumbnail_url: str | None = None
+    last_frame_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """One reading of a PiAPI task."""
+
+    task_id: str
+    state: RemoteState
+    status_word: str  # as PiAPI wrote it, for logs and the stored response
+    media: Media
+    raw: Mapping[str, Any]  # the task object as PiAPI sent it, for the job's record
+    progress: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        """True once PiAPI has given its verdict."""
+        return self.state in (RemoteState.COMPLETED, RemoteState.FAILED)
+
+
+def task_from_envelope(body: Any) -> Mapping[str, Any]:
+    """The task object from a GET/POST envelope {code, message, data} or a webhook {data}."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+        raise MalformedTaskError("no task object under `data`")
+    return body["data"]
+
+
+def parse_task(task: Mapping[str, Any]) -> TaskResult:
+    """Read status, progress, result media and error from one PiAPI task object."""
+    task_id = task.get("task_id")
+    raw_status = task.get("status")
+    if not isinstance(task_id, str) or not task_id or not isinstance(raw_status, str):
+        raise MalformedTaskError("task object lacks task_id or status")
+    output = task.get("output") if isinstance(task.get("output"), Mapping) else {}
+    media = _media(output)
+    state = _STATES.get(raw_status.strip().lower(), RemoteState.RUNNING)
+    # A final video URL is the task's real verdict even while status still lags.
+    if media.video_url and state in (RemoteState.WAITING, RemoteState.RUNNING):
+        state = RemoteState.COMPLETED
+    code, message = _error(task.get("error"))
+    if state is RemoteState.FAILED and not message:
+        message = "PiAPI reported the task failed without a reason."
+    return TaskResult(
+        task_id=task_id,
+        state=state,
+        status_word=raw_status,
+        media=media,
+        raw=task,
+        progress=_progress(task, output),
+        error_code=code if state is RemoteState.FAILED else None,
+        error_message=message if state is RemoteState.FAILED else None,
+    )
+
+
+def _media(output: Mapping[str, Any]) -> Media:
+    # Luma: objects {url, width, height}. Hunyuan/WanX: output.video_url, or
+    # output.video as a string or object. Kling: works[0].video / works[0].cover.
+    video = output.get("video")
+    video_obj = video if isinstance(video, Mapping) else {}
+    work = _first_work(output)
+    work_video = work.get("video") if isinstance(work.get("video"), Mapping) else {}
+    work_cover = work.get("cover") if isinstance(work.get("cover"), Mapping) else {}
+    video_url = (
+        _url(output.get("video_url"))
+        or _url(video)
+        or _url(video_obj.get("url"))
+        or _url(work_video.get("resource_without_watermark"))
+        or _url(work_video.get("resource"))
+    )
+    return Media(
+        video_url=video_url,
+        video_raw_url=_url_of(output.get("video_raw")),
+        thumbnail_url=_url_of(output.get("thumbnail"))
+        or _url(output.get("thumbnail_url"))
+        or _url(work_cover.get("resource")),
+        last_frame_url=_url_of(output.get("last_frame")),
+        width=_int(video_obj.get("width")) or _int(work_video.get("width")),
+        height=_int(video_obj.get("height")) or _int(work_video.get("height")),
+    )
+
+
+def _first_work(output: Mapping[str, Any]) -> Mapping[str, Any]:
+    works = output.get("works")
+    if isinstance(works, list) and works and isinstance(works[0], Mapping):
+        return works[0]
+    return {}
+
+
+def _url(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+
+
+def _url_of(value: Any) -> str | None:
+    return _url(value) or (_url(value.get("url")) if isinstance(value, Mapping) else None)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _progress(task: Mapping[str, Any], output: Mapping[str, Any]) -> int | None:
+    for value in (output.get("progress"), task.get("progress")):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return max(0, min(100, int(value)))
+    return None
+
+
+def _error(error: Any) -> tuple[str | None, str | None]:
+    if not isinstance(error, Mapping):
+        return None, None
+    code = error.get("code")
+    message = error.get("message") or error.get("raw_message") or None
+    has_code = code not in (None, 0, "0", "")
+    return (str(code) if has_code else None), (str(message) if message else None)

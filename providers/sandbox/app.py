@@ -1,0 +1,86 @@
+"""The sandbox over HTTP: PiAPI's paths, envelope and errors, plus playable sample media."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, abort, jsonify, request, send_file
+
+from providers.sandbox.engine import CancelRefusedError, Sandbox, TaskNotFoundError
+from providers.sandbox.rules import RequestRejectedError
+
+MEDIA_DIR = Path(__file__).resolve().parent / "media"
+_MEDIA = {
+    "video.mp4": ("sample.mp4", "video/mp4"),
+    "video_raw.mp4": ("sample.mp4", "video/mp4"),
+    "thumbnail.jpg": ("thumbnail.jpg", "image/jpeg"),
+    "last_frame.jpg": ("last_frame.jpg", "image/jpeg"),
+}
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    # PiAPI's error envelope: the HTTP status repeated as `code`, and no data.
+    return jsonify({"code": status, "message": message, "data": None}), status
+
+
+def create_sandbox_app(sandbox: Sandbox, *, api_key: str | None = None) -> Flask:
+    """A WSGI app serving sandbox; with api_key set, only that key is accepted."""
+    app = Flask("piapi_sandbox")
+    app.extensions["sandbox"] = sandbox
+
+    @app.before_request
+    def _authenticate() -> tuple[Response, int] | None:
+        if not request.path.startswith("/api/"):
+            return None
+        sent = request.headers.get("x-api-key", "")
+        if not sent or (api_key is not None and not hmac.compare_digest(sent, api_key)):
+            return _error(401, "invalid api key")
+        return None
+
+    @app.post("/api/v1/task")
+    def create_task() -> Any:
+        body = request.get_json(silent=True)
+        try:
+            return jsonify(sandbox.create(body))
+        except RequestRejectedError as exc:
+            return _error(400, str(exc))
+
+    @app.get("/api/v1/task/<task_id>")
+    def get_task(task_id: str) -> Any:
+        try:
+            return jsonify(sandbox.get(task_id))
+        except TaskNotFoundError:
+            return _error(404, "task not found")
+
+    @app.delete("/api/v1/task/<task_id>")
+    def cancel_task(task_id: str) -> Any:
+        try:
+            sandbox.cancel(task_id)
+        except TaskNotFoundError:
+            return _error(404, "task not found")
+        except CancelRefusedError as exc:
+            return _error(400, str(exc))
+        return jsonify({"code": 200, "message": f"task {task_id} canceled"})
+
+    @app.get("/media/<task_id>/<name>")
+    def media(task_id: str, name: str) -> Any:
+        if name not in _MEDIA:
+            abort(404)
+        try:
+            sandbox.outcome(task_id)
+        except TaskNotFoundError:
+            abort(404)
+        filename, mimetype = _MEDIA[name]
+        return send_file(MEDIA_DIR / filename, mimetype=mimetype, conditional=True)
+
+    @app.get("/sandbox/tasks")
+    def tasks() -> Any:
+        return jsonify({"create_calls": sandbox.create_calls, "tasks": sandbox.summary()})
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok"})
+
+    return app

@@ -1,0 +1,215 @@
+"""The sandbox's tasks: each moves pending -> processing -> completed or failed on a clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.sandbox import rules
+
+FAIL_MARKER = "[sandbox:fail]"  # put in a script to make that task fail
+ZERO_TIME = "0001-01-01T00:00:00Z"
+SAMPLE_SIZE = (320, 180)  # the sample video's frame size
+FAILURE_ERROR = {
+    "code": 10000,
+    "raw_message": "sandbox: generation failed",
+    "message": "task failed: the sandbox was told to fail this task",
+    "detail": None,
+}
+
+
+class TaskNotFoundError(KeyError):
+    """No task with that id."""
+
+
+class CancelRefusedError(RuntimeError):
+    """PiAPI cancels only tasks that are still pending."""
+
+
+@dataclass(slots=True)
+class SandboxTask:
+    """One task as the sandbox holds it; its status is derived from the clock."""
+
+    task_id: str
+    accepted: rules.Accepted
+    body: Mapping[str, Any]
+    created_wall: dt.datetime
+    created_mono: float
+    pending_s: float
+    run_s: float
+    fails: bool
+    canceled_at: float | None = None
+    polls: int = 0
+
+
+@dataclass
+class Sandbox:
+    """Holds tasks in memory, thread-safe; time_scale shrinks PiAPI's observed durations."""
+
+    public_url: str
+    time_scale: float = 1.0
+    fail_rate: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    _tasks: dict[str, SandboxTask] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    create_calls: int = 0
+
+    def create(self, body: Any) -> dict[str, Any]:
+        """Accept a create-task body (or raise rules.RequestRejectedError); answer its envelope."""
+        accepted = rules.check_request(body)
+        runtime = rules.RUNTIME_S[(accepted.model, accepted.task_type)] * self.time_scale
+        # Some tasks wait a while in pending/staged before running, as on PiAPI.
+        pending = runtime * self.rng.uniform(0.05, 0.2)
+        prompt = str(body["input"]["prompt"])
+        task = SandboxTask(
+            task_id=str(uuid.uuid4()),
+            accepted=accepted,
+            body=body,
+            created_wall=dt.datetime.now(dt.UTC),
+            created_mono=self.clock(),
+            pending_s=pending,
+            run_s=runtime - pending,
+            fails=FAIL_MARKER in prompt or self.rng.random() < self.fail_rate,
+        )
+        with self._lock:
+            self.create_calls += 1
+            self._tasks[task.task_id] = task
+        return self._envelope(task)
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """The task envelope as GET /api/v1/task/{id} answers it."""
+        task = self._find(task_id)
+        with self._lock:
+            task.polls += 1
+        return self._envelope(task)
+
+    def cancel(self, task_id: str) -> None:
+        """Cancel a pending task, or raise CancelRefusedError as PiAPI does past pending."""
+        task = self._find(task_id)
+        with self._lock:
+            if self._status(task) != "pending":
+                raise CancelRefusedError("only tasks in the pending state can be canceled")
+            task.canceled_at = self.clock()
+
+    def outcome(self, task_id: str) -> str:
+        """The verdict this task has or will have: completed, failed or canceled (for tests)."""
+        task = self._find(task_id)
+        if task.canceled_at is not None:
+            return "canceled"
+        return "failed" if task.fails else "completed"
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Every task with its current status and truth, for tests and the chaos report."""
+        with self._lock:
+            tasks = list(self._tasks.values())
+        return [
+            {
+                "task_id": t.task_id,
+                "model": t.accepted.model,
+                "task_type": t.accepted.task_type,
+                "prompt": t.body["input"]["prompt"],
+                "status": self._status(t),
+                "outcome": self.outcome(t.task_id),
+                "polls": t.polls,
+            }
+            for t in tasks
+        ]
+
+    def _find(self, task_id: str) -> SandboxTask:
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def _status(self, task: SandboxTask) -> str:
+        if task.canceled_at is not None:
+            return "failed"
+        elapsed = self.clock() - task.created_mono
+        if elapsed < task.pending_s:
+            return "pending"
+        if elapsed < task.pending_s + task.run_s:
+            return "processing"
+        return "failed" if task.fails else "completed"
+
+    def _envelope(self, task: SandboxTask) -> dict[str, Any]:
+        status = self._status(task)
+        key = (task.accepted.model, task.accepted.task_type)
+        points = rules.POINTS.get(key, rules.DEFAULT_POINTS)
+        started = self._wall(task, task.pending_s) if status != "pending" else ZERO_TIME
+        ended = (
+            self._wall(task, task.pending_s + task.run_s)
+            if status in ("completed", "failed")
+            else ZERO_TIME
+        )
+        error = {"code": 0, "raw_message": "", "message": "", "detail": None}
+        if status == "failed":
+            error = (
+                dict(FAILURE_ERROR)
+                if task.canceled_at is None
+                else {**FAILURE_ERROR, "message": "task canceled"}
+            )
+        data = {
+            "task_id": task.task_id,
+            "model": task.accepted.model,
+            "task_type": task.accepted.task_type,
+            "status": status,
+            "config": {
+                "service_mode": "",
+                "webhook_config": {"endpoint": "", "secret": ""},
+                **dict(task.body.get("config") or {}),
+            },
+            "input": dict(task.body["input"]),
+            "output": self._output(task, status),
+            "meta": {
+                "created_at": _rfc3339_nanos(task.created_wall),
+                "started_at": started,
+                "ended_at": ended,
+                "usage": {
+                    "type": "point",
+                    "frozen": points,
+                    "consume": points if status == "completed" else 0,
+                },
+                "is_using_private_pool": False,
+            },
+            "detail": None,
+            "logs": [],
+            "error": error,
+        }
+        return {"code": 200, "message": "success", "data": data}
+
+    def _output(self, task: SandboxTask, status: str) -> dict[str, Any] | None:
+        done = status == "completed"
+        base = f"{self.public_url.rstrip('/')}/media/{task.task_id}"
+        if task.accepted.model == "luma":
+            width, height = SAMPLE_SIZE
+
+            def obj(name: str) -> dict[str, Any] | None:
+                return {"url": f"{base}/{name}", "width": width, "height": height} if done else None
+
+            return {
+                "prompt": task.body["input"]["prompt"] if done else "",
+                "internal_state": "completed" if done else "",
+                "created_at": ZERO_TIME,
+                "video": obj("video.mp4"),
+                "video_raw": obj("video_raw.mp4"),
+                "thumbnail": obj("thumbnail.jpg"),
+                "last_frame": obj("last_frame.jpg"),
+            }
+        # Hunyuan and WanX: output.video_url, as every integration reads it.
+        return {"video_url": f"{base}/video.mp4"} if done else None
+
+    def _wall(self, task: SandboxTask, offset_s: float) -> str:
+        return _rfc3339_nanos(task.created_wall + dt.timedelta(seconds=offset_s))
+
+
+def _rfc3339_nanos(when: dt.datetime) -> str:
+    # PiAPI writes nanoseconds and a Z; Python has microseconds, so pad.
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"

@@ -1,0 +1,24 @@
+"""WSGI entry points: `gunicorn wsgi:app` for the API, `gunicorn 'wsgi:sandbox()'` for the sandbox."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api.app import create_app
+from models.settings import get_settings
+from providers.sandbox.app import create_sandbox_app
+from providers.sandbox.engine import Sandbox
+
+app = create_app()
+
+
+def sandbox() -> Flask:
+    """The PiAPI sandbox, configured from SANDBOX_* settings."""
+    settings = get_settings()
+    return create_sandbox_app(
+        Sandbox(
+            public_url=settings.sandbox_public_url,
+            time_scale=settings.sandbox_time_scale,
+            fail_rate=settings.sandbox_fail_rate,
+        )
+    )
