@@ -1,0 +1,100 @@
+"""The transition functions: each is a compare-and-set, so repeats and stale callers change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from models import jobs
+from models.db import utcnow
+from models.jobs import Job, Phase, Status
+
+
+def _submit(session, job_id: int, token: uuid.UUID) -> bool:
+    return jobs.mark_submitted(
+        session, job_id, task_id=f"task-{job_id}", token=token,
+        next_poll_at=utcnow() + dt.timedelta(seconds=30), response={"status": "pending"},
+    )
+
+
+def test_claim_for_submit_succeeds_once(session_factory, make_job) -> None:
+    job_id = make_job()
+    with session_factory.begin() as s:
+        assert jobs.claim_for_submit(s, job_id)
+    with session_factory.begin() as s:
+        assert not jobs.claim_for_submit(s, job_id)  # a duplicated submit finds it claimed
+        job = s.get(Job, job_id)
+        assert job.phase is Phase.SUBMITTING
+        assert job.submit_attempts == 1
+        assert job.submitting_since is not None
+
+
+def test_release_claim_returns_the_job_to_the_queue(session_factory, make_job) -> None:
+    job_id = make_job()
+    with session_factory.begin() as s:
+        jobs.claim_for_submit(s, job_id)
+        assert jobs.release_claim(s, job_id)
+        assert not jobs.release_claim(s, job_id)
+        assert jobs.claim_for_submit(s, job_id)
+        assert s.get(Job, job_id).submit_attempts == 2
+
+
+def test_mark_submitted_needs_a_claim(session_factory, make_job) -> None:
+    job_id = make_job()
+    token = uuid.uuid4()
+    with session_factory.begin() as s:
+        assert not _submit(s, job_id, token)  # never claimed
+        jobs.claim_for_submit(s, job_id)
+        assert _submit(s, job_id, token)
+        job = s.get(Job, job_id)
+        assert (job.phase, job.task_id, job.poll_token) == (Phase.POLLING, f"task-{job_id}", token)
+        assert job.status is Status.PROCESSING
+
+
+def test_record_poll_from_a_stale_chain_changes_nothing(session_factory, make_job) -> None:
+    job_id = make_job()
+    token = uuid.uuid4()
+    with session_factory.begin() as s:
+        jobs.claim_for_submit(s, job_id)
+        _submit(s, job_id, token)
+        later = utcnow() + dt.timedelta(seconds=5)
+        assert not jobs.record_poll(s, job_id, token=uuid.uuid4(), progress=50,
+                                    next_poll_at=later, response={})
+        assert jobs.record_poll(s, job_id, token=token, progress=40, next_poll_at=later,
+                                response={"status": "processing"})
+        job = s.get(Job, job_id)
+        s.refresh(job)
+        assert (job.progress, job.poll_count) == (40, 1)
+
+
+def test_terminal_is_final(session_factory, make_job) -> None:
+    job_id = make_job()
+    token = uuid.uuid4()
+    with session_factory.begin() as s:
+        jobs.claim_for_submit(s, job_id)
+        _submit(s, job_id, token)
+        assert jobs.finish(s, job_id, status=Status.COMPLETED, token=token, video_url="https://v/1.mp4")
+        # a late poll of the same chain, another chain, and a timeout all find it final
+        assert not jobs.finish(s, job_id, status=Status.FAILED, token=token, error_code="x")
+        assert not jobs.finish(s, job_id, status=Status.FAILED, error_code="timeout")
+        assert not jobs.record_poll(s, job_id, token=token, progress=10,
+                                    next_poll_at=utcnow(), response={})
+        job = s.get(Job, job_id)
+        s.refresh(job)
+        assert (job.status, job.phase, job.progress) == (Status.COMPLETED, Phase.DONE, 100)
+        assert job.video_url == "https://v/1.mp4"
+        assert job.error_code is None
+        assert job.completed_at is not None
+
+
+def test_finish_refuses_a_non_terminal_status(session_factory, make_job) -> None:
+    job_id = make_job()
+    with session_factory.begin() as s, pytest.raises(ValueError, match="not terminal"):
+        jobs.finish(s, job_id, status=Status.PROCESSING)
+
+
+def test_naive_datetimes_are_refused(session_factory, make_job) -> None:
+    with pytest.raises(Exception, match="naive"):
+        make_job(deadline_at=dt.datetime(2030, 1, 1))  # noqa: DTZ001

@@ -1,0 +1,239 @@
+"""Provider selection: the spec's duration ladder, forced providers and the tier price cap."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import MappingProxyType
+
+import pytest
+
+from providers.catalogue import BY_KEY, IMAGE_TO_VIDEO, TEXT_TO_VIDEO, ModeSpec, ProviderModel
+from providers.selection import (
+    ModeNotSupportedError,
+    SelectionError,
+    TierNotAllowedError,
+    select_provider,
+    within_cap,
+)
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "expected"),
+    [
+        (1, "piapi_hunyuan_fast"),
+        (5, "piapi_hunyuan_fast"),
+        (10, "piapi_hunyuan_fast"),
+        (11, "piapi_wanx_1.3b"),
+        (60, "piapi_wanx_1.3b"),
+        (61, "piapi_wanx_14b"),
+        (600, "piapi_wanx_14b"),
+    ],
+)
+def test_spec_duration_ladder(duration_s: int, expected: str) -> None:
+    chosen = select_provider(duration_s=duration_s, mode=TEXT_TO_VIDEO, tier="pro")
+
+    assert chosen.model.key == expected
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "key", "task_type", "model_name", "cost"),
+    [
+        (10, "piapi_hunyuan_fast", "fast-txt2video", "hunyuan-fast", "0.03"),
+        (30, "piapi_wanx_1.3b", "txt2video-1.3b", "wanx-1.3b", "0.12"),
+        (120, "piapi_wanx_14b", "txt2video-14b", "wanx-14b", "0.28"),
+    ],
+)
+def test_ladder_prices_match_the_spec(
+    duration_s: int, key: str, task_type: str, model_name: str, cost: str
+) -> None:
+    chosen = select_provider(duration_s=duration_s, mode=TEXT_TO_VIDEO, tier="pro")
+
+    assert chosen.model.key == key
+    assert chosen.spec.task_type == task_type
+    assert chosen.spec.model_name == model_name
+    assert chosen.clip_s == 5
+    assert chosen.cost == Decimal(cost)
+
+
+def test_forced_provider_overrides_the_ladder() -> None:
+    chosen = select_provider(
+        duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_14b"
+    )
+
+    assert chosen.model.key == "piapi_wanx_14b"
+    assert chosen.cost == Decimal("0.28")
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "mode", "expected", "cost"),
+    [
+        (61, TEXT_TO_VIDEO, "piapi_wanx_1.3b", "0.12"),  # 14b (0.28) is over the cap
+        (30, TEXT_TO_VIDEO, "piapi_wanx_1.3b", "0.12"),  # exactly the cap is allowed
+        (5, TEXT_TO_VIDEO, "piapi_hunyuan_fast", "0.03"),
+        # Every WanX image-to-video runs 14b at 0.28: step down to Hunyuan (0.09).
+        (61, IMAGE_TO_VIDEO, "piapi_hunyuan_fast", "0.09"),
+        (30, IMAGE_TO_VIDEO, "piapi_hunyuan_fast", "0.09"),
+    ],
+)
+def test_free_tier_is_stepped_down_the_ladder(
+    duration_s: int, mode: str, expected: str, cost: str
+) -> None:
+    chosen = select_provider(duration_s=duration_s, mode=mode, tier="free")
+
+    assert chosen.model.key == expected
+    assert chosen.cost == Decimal(cost)
+    assert chosen.cost <= Decimal("0.12")
+
+
+def test_pro_tier_is_not_stepped_down() -> None:
+    chosen = select_provider(duration_s=61, mode=IMAGE_TO_VIDEO, tier="pro")
+
+    assert chosen.model.key == "piapi_wanx_14b"
+    assert chosen.cost == Decimal("0.28")
+
+
+@pytest.mark.parametrize(
+    ("forced", "mode", "duration_s"),
+    [
+        ("piapi_wanx_14b", TEXT_TO_VIDEO, 5),
+        ("piapi_luma", TEXT_TO_VIDEO, 5),
+        ("piapi_wanx_1.3b", IMAGE_TO_VIDEO, 5),  # runs 14b, so costs 0.28
+    ],
+)
+def test_free_tier_forcing_an_over_cap_provider_is_refused(
+    forced: str, mode: str, duration_s: int
+) -> None:
+    with pytest.raises(TierNotAllowedError) as caught:
+        select_provider(duration_s=duration_s, mode=mode, tier="free", forced=forced)
+
+    assert forced in str(caught.value)
+    assert "0.12" in str(caught.value)
+    assert caught.value.field == "provider"
+
+
+def test_free_tier_may_force_a_provider_within_the_cap() -> None:
+    chosen = select_provider(
+        duration_s=5, mode=TEXT_TO_VIDEO, tier="free", forced="piapi_wanx_1.3b"
+    )
+
+    assert chosen.model.key == "piapi_wanx_1.3b"
+    assert chosen.cost == Decimal("0.12")
+
+
+def _text_only_catalogue() -> MappingProxyType[str, ProviderModel]:
+    text_only = ProviderModel(
+        key="fake_text_only",
+        piapi_model="Qubico/hunyuan",
+        modes=MappingProxyType(
+            {TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "fake", Decimal("0.01"))}
+        ),
+        aspect_ratios=("16:9",),
+        clip_lengths_s=(5,),
+        image_field="image",
+        sends_duration=False,
+        prompt_template="{style}. {clip}. {script}",
+        deadline_s=60,
+        typical_runtime_s=10,
+    )
+    return MappingProxyType({"fake_text_only": text_only, **BY_KEY})
+
+
+def test_forced_provider_lacking_the_mode_is_refused() -> None:
+    catalogue = _text_only_catalogue()
+
+    with pytest.raises(ModeNotSupportedError) as caught:
+        select_provider(
+            duration_s=5,
+            mode=IMAGE_TO_VIDEO,
+            tier="pro",
+            forced="fake_text_only",
+            catalogue=catalogue,
+        )
+
+    message = str(caught.value)
+    assert "fake_text_only cannot do image_to_video" in message
+    assert "piapi_luma" in message  # names providers that can
+    assert isinstance(caught.value, SelectionError)
+
+
+def test_forced_provider_with_the_mode_in_a_fake_catalogue() -> None:
+    chosen = select_provider(
+        duration_s=5,
+        mode=TEXT_TO_VIDEO,
+        tier="free",
+        forced="fake_text_only",
+        catalogue=_text_only_catalogue(),
+    )
+
+    assert chosen.model.key == "fake_text_only"
+    assert chosen.cost == Decimal("0.01")
+
+
+def test_wanx_1_3b_image_to_video_runs_14b_with_a_notice() -> None:
+    chosen = select_provider(
+        duration_s=5, mode=IMAGE_TO_VIDEO, tier="pro", forced="piapi_wanx_1.3b"
+    )
+
+    assert chosen.model.key == "piapi_wanx_1.3b"
+    assert chosen.spec.task_type == "img2video-14b"
+    assert chosen.spec.model_name == "wanx-14b"
+    assert chosen.cost == Decimal("0.28")
+    assert chosen.spec.notice is not None
+    assert "14b" in chosen.spec.notice
+
+
+def test_no_notice_where_the_named_model_runs() -> None:
+    chosen = select_provider(
+        duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_1.3b"
+    )
+
+    assert chosen.spec.notice is None
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "clip_s", "cost"),
+    [(1, 5, "0.20"), (5, 5, "0.20"), (6, 10, "0.40"), (10, 10, "0.40"), (60, 10, "0.40")],
+)
+def test_luma_clip_length_and_cost(duration_s: int, clip_s: int, cost: str) -> None:
+    chosen = select_provider(
+        duration_s=duration_s, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_luma"
+    )
+
+    assert chosen.clip_s == clip_s
+    assert chosen.cost == Decimal(cost)
+
+
+@pytest.mark.parametrize("key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"])
+def test_fixed_length_models_always_make_5_seconds(key: str) -> None:
+    chosen = select_provider(duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", forced=key)
+
+    assert chosen.clip_s == 5
+    assert chosen.cost == BY_KEY[key].modes[TEXT_TO_VIDEO].price_usd
+
+
+@pytest.mark.parametrize(
+    ("key", "asked", "expected"),
+    [
+        ("piapi_wanx_1.3b", "1:1", "16:9"),
+        ("piapi_wanx_14b", "4:3", "16:9"),
+        ("piapi_wanx_1.3b", "9:16", "9:16"),
+        ("piapi_hunyuan_fast", "1:1", "1:1"),
+        ("piapi_hunyuan_fast", "21:9", "16:9"),
+        ("piapi_luma", "21:9", "21:9"),
+    ],
+)
+def test_aspect_ratio_fallback(key: str, asked: str, expected: str) -> None:
+    assert BY_KEY[key].aspect_ratio_for(asked) == expected
+
+
+def test_unknown_tier_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown tier"):
+        select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="enterprise")
+
+
+@pytest.mark.parametrize(
+    ("cost", "tier", "expected"),
+    [("0.12", "free", True), ("0.1201", "free", False), ("99", "pro", True)],
+)
+def test_within_cap(cost: str, tier: str, expected: bool) -> None:
+    assert within_cap(Decimal(cost), tier) is expected
