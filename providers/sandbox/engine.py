@@ -115,6 +115,7 @@ class Sandbox:
                 "model": t.accepted.model,
                 "task_type": t.accepted.task_type,
                 "prompt": t.body["input"]["prompt"],
+                "input": dict(t.body["input"]),
                 "status": self._status(t),
                 "outcome": self.outcome(t.task_id),
                 "polls": t.polls,

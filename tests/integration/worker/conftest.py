@@ -1,0 +1,90 @@
+"""A real Celery worker process on Redis, a committed database, and the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models.db import make_engine, make_session_factory
+from models.migrate import upgrade_to_head
+from models.settings import Settings
+from tests.stack import SandboxServer, fresh_database, process, sandbox_server, wait_until
+
+BROKER_URL = "redis://127.0.0.1:6379/15"  # a Redis db of its own, flushed per session
+
+
+@pytest.fixture(scope="session")
+def worker_db_url() -> str:
+    return fresh_database("videogen_worker_test")
+
+
+@pytest.fixture(scope="session")
+def worker_engine(worker_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(worker_db_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_sandbox() -> Iterator[SandboxServer]:
+    # Scaled so a Hunyuan task takes about a second.
+    with sandbox_server(time_scale=0.015) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    worker_db_url: str, live_sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        "DATABASE_URL": worker_db_url,
+        "BROKER_URL": BROKER_URL,
+        "PIAPI_BASE_URL": live_sandbox.url,
+        "PIAPI_API_KEY": "",
+        "POLL_INTERVAL_SECONDS": "0.3",
+    }
+    args = ["celery", "-A", "workers", "worker", "-Q", "submit,poll", "-c", "2",
+            "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    with process(args, env=env, log_path=log) as proc:
+        wait_until(lambda: proc.poll() is not None or b"ready." in log.read_bytes(),
+                   timeout_s=60, what="celery worker ready")
+        assert proc.poll() is None, log.read_text()
+        yield log
+
+
+@pytest.fixture
+def worker_sessions(worker_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_session_factory(worker_engine)
+    # Worker tests commit for real; leave the table empty for the next one.
+    with worker_engine.begin() as conn:
+        conn.execute(text("TRUNCATE video_generations RESTART IDENTITY"))
+
+
+@pytest.fixture(scope="session")
+def sender() -> Celery:
+    """A Celery client on the test broker, routed by the project's own celeryconfig."""
+    app = Celery("test-sender")
+    app.config_from_object("celeryconfig")
+    app.conf.broker_url = BROKER_URL
+    return app
+
+
+@pytest.fixture
+def live_client(worker_db_url, worker_sessions, sender, celery_worker_process):  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(Settings.from_env(), database_url=worker_db_url)
+
+    def enqueue(job_id: int) -> None:
+        sender.send_task("workers.tasks.submit_job", (job_id,))
+
+    return create_app(settings, session_factory=worker_sessions, enqueue_submit=enqueue).test_client()
