@@ -47,6 +47,17 @@ task_default_queue = "submit"
 task_routes = {
     "workers.tasks.submit_job": {"queue": "submit"},
     "workers.tasks.poll_job": {"queue": "poll"},
+    "workers.tasks.sweep_jobs": {"queue": "submit"},
+}
+
+# Run exactly one beat process (the Procfile and docker-compose.yml each have one).
+beat_schedule = {
+    "sweep-jobs": {
+        "task": "workers.tasks.sweep_jobs",
+        "schedule": _settings.sweep_interval_s,
+        # A sweep that waited longer than one interval is superseded by the next.
+        "options": {"expires": _settings.sweep_interval_s},
+    }
 }
 
 # Flower and `celery events` see every task, with the job id in its arguments.

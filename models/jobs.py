@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -233,3 +234,103 @@ def finish(
         completed_at=utcnow(),
         **fields,
     )
+
+
+def expire_overdue(session: Session, *, now: dt.datetime) -> list[int]:
+    """Fail every unfinished job past its deadline with `timeout`; returns their ids."""
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.phase != Phase.DONE, Job.deadline_at < now)
+            .values(
+                status=Status.FAILED,
+                phase=Phase.DONE,
+                error_code="timeout",
+                error_message="The job did not finish before its deadline.",
+                next_poll_at=None,
+                submitting_since=None,
+                completed_at=now,
+                updated_at=now,
+            )
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def touch_stale_queued(
+    session: Session, *, older_than: dt.datetime, now: dt.datetime, limit: int
+) -> list[int]:
+    """Queued jobs nobody claimed since older_than; touching them hides them from other sweeps."""
+    stale = (
+        select(Job.id)
+        .where(Job.phase == Phase.QUEUED, Job.updated_at < older_than)
+        .order_by(Job.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.id.in_(stale), Job.phase == Phase.QUEUED, Job.updated_at < older_than)
+            .values(updated_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def fail_stuck_submissions(
+    session: Session, *, older_than: dt.datetime, now: dt.datetime
+) -> list[int]:
+    """Fail jobs whose create call began before older_than and never recorded an answer.
+
+    PiAPI may have accepted such a task (the worker died mid-call), so the job is
+    not resubmitted: paying twice is worse than a clear failure.
+    """
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.phase == Phase.SUBMITTING, Job.submitting_since < older_than)
+            .values(
+                status=Status.FAILED,
+                phase=Phase.DONE,
+                error_code="submission_unknown",
+                error_message=(
+                    "The submission to PiAPI was interrupted and its outcome is unknown; "
+                    "it was not resubmitted."
+                ),
+                submitting_since=None,
+                completed_at=now,
+                updated_at=now,
+            )
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def restart_overdue_polls(
+    session: Session, *, older_than: dt.datetime, next_poll_at: dt.datetime, limit: int
+) -> list[tuple[int, uuid.UUID]]:
+    """Give each job whose poll is overdue a new chain token; the old chain, if alive, ends."""
+    overdue = session.execute(
+        select(Job.id, Job.poll_token)
+        .where(Job.phase == Phase.POLLING, Job.next_poll_at < older_than)
+        .order_by(Job.next_poll_at)
+        .limit(limit)
+    ).all()
+    restarted = []
+    for job_id, old_token in overdue:
+        token = uuid.uuid4()
+        if _transition(
+            session,
+            job_id,
+            Job.phase == Phase.POLLING,
+            Job.poll_token == old_token,
+            Job.next_poll_at < older_than,
+            poll_token=token,
+            next_poll_at=next_poll_at,
+        ):
+            restarted.append((job_id, token))
+    return restarted

@@ -36,6 +36,7 @@ class Settings:
     sandbox_fail_rate: float
     sandbox_public_url: str
     data_dir: str
+    sweep_interval_s: float
 
     @property
     def uses_sandbox(self) -> bool:
@@ -66,6 +67,7 @@ class Settings:
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),
             sandbox_public_url=sandbox_url,
             data_dir=_env("DATA_DIR", "var"),
+            sweep_interval_s=float(_env("SWEEP_INTERVAL_SECONDS", "30")),
         )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import make_engine, make_session_factory
 from models.settings import get_settings
 from providers.piapi import PiAPIClient, Timeouts
+from workers.sweeper import SweepPolicy
 
 app = Celery("videogen", include=["workers.tasks"])
 app.config_from_object("celeryconfig")
@@ -38,3 +39,9 @@ def piapi() -> PiAPIClient:
 def poll_interval_s() -> float:
     """Seconds between two polls of one job (POLL_INTERVAL_SECONDS)."""
     return get_settings().poll_interval_s
+
+
+def sweep_policy() -> SweepPolicy:
+    """Grace periods for the sweeper; a poll is overdue after a few missed intervals."""
+    interval = get_settings().poll_interval_s
+    return SweepPolicy(poll_grace_s=max(120.0, 4 * interval))

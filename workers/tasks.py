@@ -12,9 +12,10 @@ from models.db import utcnow
 from models.jobs import Job
 from providers.piapi import ProviderTransientError
 from workers.backoff import backoff_s
-from workers.celery_app import app, piapi, poll_interval_s, sessions
+from workers.celery_app import app, piapi, poll_interval_s, sessions, sweep_policy
 from workers.polling import poll_once
 from workers.submission import fail_unsubmitted, submit_once
+from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +62,14 @@ def _time_left(job_id: int, wait_s: float) -> bool:
     with sessions().begin() as session:
         job = session.get(Job, job_id)
         return job is not None and utcnow() + dt.timedelta(seconds=wait_s) < job.deadline_at
+
+
+@app.task(name="workers.tasks.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> None:
+    """Beat's periodic pass over jobs that fell through (see workers/sweeper.py)."""
+    sweep(
+        sessions(),
+        policy=sweep_policy(),
+        enqueue_submit=lambda job_id: submit_job.delay(job_id),
+        enqueue_poll=lambda job_id, token: poll_job.delay(job_id, str(token)),
+    )
