@@ -65,7 +65,7 @@ class Settings:
             max_request_bytes=int(_env("MAX_REQUEST_BYTES", str(64 * 1024))),
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),
-            sandbox_public_url=sandbox_url,
+            sandbox_public_url=_env("SANDBOX_PUBLIC_URL", sandbox_url),
             data_dir=_env("DATA_DIR", "var"),
             sweep_interval_s=float(_env("SWEEP_INTERVAL_SECONDS", "30")),
         )

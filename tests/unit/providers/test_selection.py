@@ -7,7 +7,13 @@ from types import MappingProxyType
 
 import pytest
 
-from providers.catalogue import BY_KEY, IMAGE_TO_VIDEO, TEXT_TO_VIDEO, ModeSpec, ProviderModel
+from providers.catalogue import (
+    BY_KEY,
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    ModeSpec,
+    ProviderModel,
+)
 from providers.selection import (
     ModeNotSupportedError,
     SelectionError,
@@ -192,7 +198,13 @@ def test_no_notice_where_the_named_model_runs() -> None:
 
 @pytest.mark.parametrize(
     ("duration_s", "clip_s", "cost"),
-    [(1, 5, "0.20"), (5, 5, "0.20"), (6, 10, "0.40"), (10, 10, "0.40"), (60, 10, "0.40")],
+    [
+        (1, 5, "0.20"),
+        (5, 5, "0.20"),
+        (6, 10, "0.40"),
+        (10, 10, "0.40"),
+        (60, 10, "0.40"),
+    ],
 )
 def test_luma_clip_length_and_cost(duration_s: int, clip_s: int, cost: str) -> None:
     chosen = select_provider(
@@ -203,7 +215,9 @@ def test_luma_clip_length_and_cost(duration_s: int, clip_s: int, cost: str) -> N
     assert chosen.cost == Decimal(cost)
 
 
-@pytest.mark.parametrize("key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"])
+@pytest.mark.parametrize(
+    "key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"]
+)
 def test_fixed_length_models_always_make_5_seconds(key: str) -> None:
     chosen = select_provider(duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", forced=key)
 

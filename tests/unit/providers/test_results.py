@@ -1,0 +1,307 @@
+"""Reading PiAPI task objects: the published examples and the shapes integrators reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.results import (
+    MalformedTaskError,
+    Media,
+    RemoteState,
+    parse_task,
+    task_from_envelope,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "piapi" / "examples"
+VIDEO = "https://img.theapi.app/ephemeral/abc.mp4"
+
+
+def _example(name: str) -> Any:
+    path = EXAMPLES / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return json.loads(path.read_text())
+
+
+def _task(**fields: Any) -> dict[str, Any]:
+    return {"task_id": "t-1", "model": "Qubico/wanx", "status": "completed", **fields}
+
+
+def test_luma_webhook_completed_has_all_media_and_size() -> None:
+    body = _example("luma_video_generation_webhook_completed.json")
+
+    result = parse_task(task_from_envelope(body))
+
+    cdn = "https://storage.cdn-luma.com/dream-machine/d76fbe61-b3d1-438d-a9c2-ff71b41ed028"
+    assert result.task_id == "f38e2944-a5fe-44b4-9464-920c94276d74"
+    assert result.state is RemoteState.COMPLETED
+    assert result.is_final
+    assert result.media == Media(
+        video_url=f"{cdn}/ee563707-ab58-4875-a4f4-17b808dcb605/"
+        "2026-01-07T01-36-13_fly_fishing_watermarked.mp4",
+        video_raw_url=f"{cdn}/73e682ad-827c-4b93-af28-730c6e4eb1fa/"
+        "2026-01-07T01-36-13_fly_fishing.mp4",
+        thumbnail_url="https://imagedelivery.net/1KomXrSWiTojGGip43n0SQ/"
+        "5cc04988-7aaf-416d-f9a3-6fc73c789b00/public",
+        last_frame_url=f"{cdn}/8c6372b7-3b14-4cfe-a77e-305a38080cf8/"
+        "2026-01-07T01-36-13_fly_fishing_last_frame.jpg",
+        width=1152,
+        height=864,
+    )
+    assert result.error_code is None
+    assert result.error_message is None
+    assert result.raw is body["data"]
+
+
+def test_luma_create_response_pending_is_waiting_without_media() -> None:
+    body = _example("luma_video_generation_create_response_pending.json")
+
+    result = parse_task(task_from_envelope(body))
+
+    assert result.task_id == "f38e2944-a5fe-44b4-9464-920c94276d74"
+    assert result.state is RemoteState.WAITING
+    assert result.status_word == "pending"
+    assert not result.is_final
+    assert result.media == Media()
+    assert result.error_code is None
+
+
+def test_kling_completed_prefers_the_unwatermarked_video_and_uses_the_cover() -> None:
+    body = _example("kling_video_generation_get_completed_doc.json")
+
+    result = parse_task(task_from_envelope(body))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.media.video_url == "https://storage.goapi.ai/xxx.mp4"
+    assert result.media.thumbnail_url == "https://xxx.png"
+    assert (result.media.width, result.media.height) == (1440, 1440)
+    assert result.media.video_raw_url is None
+    assert result.media.last_frame_url is None
+
+
+def test_kling_falls_back_to_the_watermarked_resource() -> None:
+    work = {
+        "video": {"resource": "https://x.test/w.mp4", "resource_without_watermark": ""}
+    }
+
+    result = parse_task(_task(output={"works": [work]}))
+
+    assert result.media.video_url == "https://x.test/w.mp4"
+
+
+def test_schema_template_capitalised_completed_without_output() -> None:
+    body = _example("generic_get_task_schema_doc_template_capitalized_status.json")
+
+    result = parse_task(task_from_envelope(body))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.status_word == "Completed"
+    assert result.media == Media()
+    assert result.error_code is None  # error.message "string" is ignored unless failed
+    assert result.error_message is None
+
+
+def test_legacy_meta_pending_with_empty_timestamps() -> None:
+    body = _example("flux_txt2img_unified_response_legacy_meta_example.json")
+
+    result = parse_task(task_from_envelope(body))
+
+    assert result.task_id == "49638cd2-4689-4f33-9336-164a8f6b1111"
+    assert result.state is RemoteState.WAITING
+    assert result.media == Media()
+    assert result.progress is None
+    assert result.error_code is None
+
+
+def test_non_task_examples_are_malformed() -> None:
+    body = _example("midjourney_cancel_task_response.json")
+
+    with pytest.raises(MalformedTaskError):
+        task_from_envelope(body)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"video_url": VIDEO},
+        {"video": VIDEO},
+        {"video": {"url": VIDEO}},
+        {"video_url": "", "video": VIDEO},
+        {"works": [{"video": {"resource_without_watermark": VIDEO}}]},
+    ],
+    ids=["video_url", "video-string", "video-object", "empty-video_url", "works"],
+)
+def test_qubico_completed_output_shapes(output: dict[str, Any]) -> None:
+    result = parse_task(_task(output=output))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.media.video_url == VIDEO
+
+
+def test_video_url_is_preferred_over_other_shapes() -> None:
+    output = {"video_url": VIDEO, "video": "https://other.test/v.mp4"}
+
+    assert parse_task(_task(output=output)).media.video_url == VIDEO
+
+
+@pytest.mark.parametrize("value", ["", "ftp://x/v.mp4", "/relative.mp4", 42, None, []])
+def test_non_http_values_are_not_video_urls(value: Any) -> None:
+    result = parse_task(_task(status="processing", output={"video_url": value}))
+
+    assert result.media.video_url is None
+    assert result.state is RemoteState.RUNNING
+
+
+def test_failed_task_keeps_piapi_code_and_message() -> None:
+    error = {
+        "code": 10000,
+        "raw_message": "raw",
+        "message": "nsfw content",
+        "detail": None,
+    }
+
+    result = parse_task(_task(status="failed", output=None, error=error))
+
+    assert result.state is RemoteState.FAILED
+    assert result.is_final
+    assert result.error_code == "10000"
+    assert result.error_message == "nsfw content"
+
+
+def test_failed_task_falls_back_to_raw_message() -> None:
+    error = {"code": 10000, "raw_message": "upstream said no", "message": ""}
+
+    result = parse_task(_task(status="failed", error=error))
+
+    assert result.error_message == "upstream said no"
+
+
+@pytest.mark.parametrize("error", [None, {}, {"code": 0, "message": ""}, "oops"])
+def test_failed_without_a_reason_gets_a_default_message(error: Any) -> None:
+    result = parse_task(_task(status="failed", error=error))
+
+    assert result.state is RemoteState.FAILED
+    assert result.error_code is None
+    assert result.error_message == "PiAPI reported the task failed without a reason."
+
+
+def test_a_failed_task_with_a_video_url_stays_failed() -> None:
+    result = parse_task(_task(status="failed", output={"video_url": VIDEO}))
+
+    assert result.state is RemoteState.FAILED
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("pending", RemoteState.WAITING),
+        ("Pending", RemoteState.WAITING),
+        ("staged", RemoteState.WAITING),
+        ("Staged", RemoteState.WAITING),
+        ("processing", RemoteState.RUNNING),
+        ("Processing", RemoteState.RUNNING),
+        ("completed", RemoteState.COMPLETED),
+        ("COMPLETED", RemoteState.COMPLETED),
+        ("Success", RemoteState.COMPLETED),
+        ("failed", RemoteState.FAILED),
+        ("Failed", RemoteState.FAILED),
+        (" completed ", RemoteState.COMPLETED),
+        ("rendering", RemoteState.RUNNING),  # an unknown word is not a verdict
+        ("", RemoteState.RUNNING),
+    ],
+)
+def test_status_words(status: str, state: RemoteState) -> None:
+    result = parse_task(_task(status=status, output=None))
+
+    assert result.state is state
+    assert result.status_word == status
+
+
+@pytest.mark.parametrize("status", ["processing", "pending", "staged", "Processing"])
+def test_a_present_video_url_means_done_whatever_the_status(status: str) -> None:
+    result = parse_task(_task(status=status, output={"video_url": VIDEO}))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.media.video_url == VIDEO
+
+
+def test_error_fields_are_only_reported_for_failed_tasks() -> None:
+    result = parse_task(
+        _task(status="processing", output=None, error={"code": 10000, "message": "hm"})
+    )
+
+    assert result.error_code is None
+    assert result.error_message is None
+
+
+@pytest.mark.parametrize(
+    ("task", "progress"),
+    [
+        (_task(status="processing", output={"progress": 42}), 42),
+        (_task(status="processing", progress=57.9), 57),
+        (_task(status="processing", output={"progress": 150}), 100),
+        (_task(status="processing", output={"progress": -3}), 0),
+        (_task(status="processing", output={"progress": True}), None),
+        (_task(status="processing", output={"progress": "50"}), None),
+    ],
+)
+def test_progress(task: dict[str, Any], progress: int | None) -> None:
+    assert parse_task(task).progress == progress
+
+
+@pytest.mark.parametrize(
+    "output", [{"video": {"url": VIDEO, "width": True, "height": -1}}, {"video": VIDEO}]
+)
+def test_nonsense_sizes_are_dropped(output: dict[str, Any]) -> None:
+    media = parse_task(_task(output=output)).media
+
+    assert (media.width, media.height) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "text",
+        {},
+        {"code": 500, "message": "x", "data": None},
+        {"code": 200, "data": []},
+        {"code": 200, "data": "task"},
+    ],
+)
+def test_envelope_without_a_task_object_is_malformed(body: Any) -> None:
+    with pytest.raises(MalformedTaskError):
+        task_from_envelope(body)
+
+
+def test_webhook_body_without_code_is_an_envelope() -> None:
+    task = _task()
+
+    assert task_from_envelope({"timestamp": 1767749959, "data": task}) is task
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        {},
+        {"status": "completed"},
+        {"task_id": "t-1"},
+        {"task_id": "", "status": "completed"},
+        {"task_id": 7, "status": "completed"},
+        {"task_id": "t-1", "status": None},
+        {"task_id": "t-1", "status": 1},
+    ],
+)
+def test_task_without_id_or_status_is_malformed(task: dict[str, Any]) -> None:
+    with pytest.raises(MalformedTaskError):
+        parse_task(task)
+
+
+def test_malformed_error_is_a_value_error() -> None:
+    # The client catches ValueError for both bad JSON and bad shapes.
+    assert issubclass(MalformedTaskError, ValueError)
