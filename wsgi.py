@@ -1,4 +1,4 @@
-"""WSGI entry points: `gunicorn wsgi:app` for the API, `gunicorn 'wsgi:sandbox()'` for the sandbox."""
+"""WSGI entry points: `gunicorn wsgi:app` (the API), `gunicorn 'wsgi:sandbox()'` (the sandbox)."""
 
 from __future__ import annotations
 

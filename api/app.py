@@ -47,9 +47,7 @@ def create_app(
     @app.before_request
     def _require_json() -> Any:
         if request.method in _BODY_METHODS and not request.is_json:
-            return error_body(
-                "unsupported_media_type", "Send the body as application/json."
-            ), 415
+            return error_body("unsupported_media_type", "Send the body as application/json."), 415
         g.db = factory()
         return None
 

@@ -68,9 +68,7 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
-def error_body(
-    code: str, message: str, fields: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The standard error body."""
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
@@ -121,9 +119,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ma.ValidationError)
     def _invalid(exc: ma.ValidationError) -> Any:
-        body = error_body(
-            "validation_error", "The request is invalid.", exc.normalized_messages()
-        )
+        body = error_body("validation_error", "The request is invalid.", exc.normalized_messages())
         return body, 422
 
     # HTTPExceptions never reach this: Flask prefers JobsApi's more specific handler.

@@ -48,15 +48,14 @@ class GenerateRequest(ma.Schema):
         unknown = ma.RAISE  # a misspelt field is a 422, not silently ignored
 
     campaign_id = DigitsInteger(
+        strict=True,  # 12.5 is not campaign 12
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=INT32_MAX),
         metadata={"description": "Campaign this video belongs to; digits or integer."},
     )
     generation_mode = fields.String(required=True, validate=validate.OneOf(MODES))
-    script = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_SCRIPT_CHARS)
-    )
+    script = fields.String(required=True, validate=validate.Length(min=1, max=MAX_SCRIPT_CHARS))
     style = fields.String(
         load_default=DEFAULT_STYLE, validate=validate.OneOf(sorted(STYLE_PROMPTS))
     )
@@ -90,7 +89,8 @@ class GenerateRequest(ma.Schema):
             raise ma.ValidationError("Required for image_to_video.", field_name="image_url")
         if data.get("generation_mode") != IMAGE_TO_VIDEO and image:
             raise ma.ValidationError(
-                "Only allowed with generation_mode image_to_video.", field_name="image_url"
+                "Only allowed with generation_mode image_to_video.",
+                field_name="image_url",
             )
 
 

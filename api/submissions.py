@@ -22,7 +22,10 @@ def new_job(req: dict[str, Any], user: User) -> Job:
     mode = req["generation_mode"]
     try:
         chosen = select_provider(
-            duration_s=req["duration"], mode=mode, tier=user.tier, forced=req["provider"]
+            duration_s=req["duration"],
+            mode=mode,
+            tier=user.tier,
+            forced=req["provider"],
         )
     except ModeNotSupportedError as exc:
         raise InvalidRequestError(str(exc), fields={"provider": [str(exc)]}) from exc
@@ -38,9 +41,7 @@ def new_job(req: dict[str, Any], user: User) -> Job:
         model_name=chosen.spec.model_name,
         task_type=chosen.spec.task_type,
         generation_mode=mode,
-        prompt=build_prompt(
-            model, style=req["style"], clip_s=chosen.clip_s, script=req["script"]
-        ),
+        prompt=build_prompt(model, style=req["style"], clip_s=chosen.clip_s, script=req["script"]),
         script=req["script"],
         style=req["style"],
         aspect_ratio=model.aspect_ratio_for(req["aspect_ratio"]),

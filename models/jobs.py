@@ -272,7 +272,11 @@ def touch_stale_queued(
     return list(
         session.scalars(
             update(Job)
-            .where(Job.id.in_(stale), Job.phase == Phase.QUEUED, Job.updated_at < older_than)
+            .where(
+                Job.id.in_(stale),
+                Job.phase == Phase.QUEUED,
+                Job.updated_at < older_than,
+            )
             .values(updated_at=now)
             .returning(Job.id)
             .execution_options(synchronize_session=False)

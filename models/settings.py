@@ -53,9 +53,7 @@ class Settings:
                 "DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/videogen"
             ),
             broker_url=_env("BROKER_URL", "redis://127.0.0.1:6379/0"),
-            piapi_base_url=_env(
-                "PIAPI_BASE_URL", PIAPI_BASE_URL if api_key else sandbox_url
-            ),
+            piapi_base_url=_env("PIAPI_BASE_URL", PIAPI_BASE_URL if api_key else sandbox_url),
             piapi_api_key=api_key,
             poll_interval_s=float(_env("POLL_INTERVAL_SECONDS", "30")),
             piapi_connect_timeout_s=float(_env("PIAPI_CONNECT_TIMEOUT_SECONDS", "5")),

@@ -11,7 +11,12 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from providers.results import MalformedTaskError, TaskResult, parse_task, task_from_envelope
+from providers.results import (
+    MalformedTaskError,
+    TaskResult,
+    parse_task,
+    task_from_envelope,
+)
 
 
 class ProviderError(Exception):
@@ -76,6 +81,8 @@ class PiAPIClient:
             raise SubmissionUnknownError(f"connection lost during create: {_kind(exc)}") from exc
         except requests.Timeout as exc:
             raise SubmissionUnknownError("no answer to create within the read timeout") from exc
+        except requests.RequestException as exc:  # e.g. an answer cut off mid-body
+            raise SubmissionUnknownError(f"create answer lost: {_kind(exc)}") from exc
 
         if resp.status_code == 429 or (resp.status_code >= 500 and _is_refusal(resp)):
             raise ProviderTransientError(
@@ -101,7 +108,7 @@ class PiAPIClient:
     def _read(self, method: str, path: str) -> requests.Response:
         try:
             resp = self._send(method, path)
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except requests.RequestException as exc:  # timeouts, resets, cut-off bodies
             raise ProviderTransientError(f"PiAPI unreachable: {_kind(exc)}") from exc
         if resp.status_code == 429 or resp.status_code >= 500:
             raise ProviderTransientError(

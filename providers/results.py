@@ -133,7 +133,9 @@ def _first_work(output: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _url(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
+    if isinstance(value, str) and value[:8].lower().startswith(("http://", "https://")):
+        return value
+    return None
 
 
 def _url_of(value: Any) -> str | None:

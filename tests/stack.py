@@ -48,7 +48,9 @@ def fresh_database(name: str) -> str:
     return f"postgresql+psycopg2://{parts.netloc}/{name}"
 
 
-def wait_until(check: Callable[[], Any], *, timeout_s: float, what: str, every_s: float = 0.1) -> Any:
+def wait_until(
+    check: Callable[[], Any], *, timeout_s: float, what: str, every_s: float = 0.1
+) -> Any:
     """Call check until it returns something truthy; fail after timeout_s."""
     deadline = time.monotonic() + timeout_s
     last: Any = None
@@ -91,7 +93,11 @@ def process(
     full_env = {**os.environ, **env, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            args, env=full_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+            args,
+            env=full_env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -111,9 +117,15 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
-def wait_http(url: str, *, timeout_s: float = 60, proc: subprocess.Popen[bytes] | None = None,
-              log_path: Path | None = None) -> None:
+def wait_http(
+    url: str,
+    *,
+    timeout_s: float = 60,
+    proc: subprocess.Popen[bytes] | None = None,
+    log_path: Path | None = None,
+) -> None:
     """Wait until url answers 200; fail early with the log if proc died."""
+
     def up() -> bool:
         if proc is not None and proc.poll() is not None:
             log = log_path.read_text(errors="replace")[-4000:] if log_path else ""
@@ -122,4 +134,5 @@ def wait_http(url: str, *, timeout_s: float = 60, proc: subprocess.Popen[bytes] 
             return requests.get(url, timeout=1).status_code == 200
         except requests.RequestException:
             return False
+
     wait_until(up, timeout_s=timeout_s, what=url, every_s=0.2)

@@ -81,9 +81,7 @@ def submit_once(
     return Submitted(token, first_poll_in_s)
 
 
-def fail_unsubmitted(
-    sessions: sessionmaker[Session], job_id: int, code: str, message: str
-) -> bool:
+def fail_unsubmitted(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> bool:
     """End a job that never reached PiAPI (its claim was handed back)."""
     return _fail(sessions, job_id, code, message)
 
@@ -104,5 +102,9 @@ def _request_body(session: Session, job_id: int) -> dict[str, object]:
 def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> bool:
     with sessions.begin() as session:
         return jobs.finish(
-            session, job_id, status=Status.FAILED, error_code=code, error_message=message
+            session,
+            job_id,
+            status=Status.FAILED,
+            error_code=code,
+            error_message=message,
         )

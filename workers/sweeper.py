@@ -60,7 +60,10 @@ def sweep(
             session, older_than=ago(policy.queued_grace_s), now=now, limit=policy.batch
         )
         restarted = jobs.restart_overdue_polls(
-            session, older_than=ago(policy.poll_grace_s), next_poll_at=now, limit=policy.batch
+            session,
+            older_than=ago(policy.poll_grace_s),
+            next_poll_at=now,
+            limit=policy.batch,
         )
     # Enqueue only after the commit: a worker must find the row as we left it.
     for job_id in requeued:
@@ -69,7 +72,14 @@ def sweep(
     for job_id, token in restarted:
         enqueue_poll(job_id, token)
         report.polls_restarted.append(job_id)
-    if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
+    if any(
+        (
+            report.timed_out,
+            report.requeued,
+            report.unknown_submissions,
+            report.polls_restarted,
+        )
+    ):
         log.warning(
             "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",
             len(report.timed_out),

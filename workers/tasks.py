@@ -24,22 +24,21 @@ log = logging.getLogger(__name__)
 def submit_job(self: Task, job_id: int) -> None:
     """Submit one accepted job to PiAPI, then start its poll chain."""
     try:
-        submitted = submit_once(
-            sessions(), piapi(), job_id, first_poll_in_s=poll_interval_s()
-        )
+        submitted = submit_once(sessions(), piapi(), job_id, first_poll_in_s=poll_interval_s())
     except ProviderTransientError as exc:
         wait = backoff_s(self.request.retries, retry_after=exc.retry_after)
         if not _time_left(job_id, wait):
             fail_unsubmitted(
-                sessions(), job_id, "provider_unavailable", f"PiAPI kept refusing: {exc}"
+                sessions(),
+                job_id,
+                "provider_unavailable",
+                f"PiAPI kept refusing: {exc}",
             )
             return
         log.warning("job %s: create refused (%s); retrying in %.1fs", job_id, exc, wait)
         raise self.retry(countdown=wait, exc=exc) from exc
     if submitted is not None:
-        poll_job.apply_async(
-            (job_id, str(submitted.token)), countdown=submitted.first_poll_in_s
-        )
+        poll_job.apply_async((job_id, str(submitted.token)), countdown=submitted.first_poll_in_s)
 
 
 @app.task(bind=True, name="workers.tasks.poll_job", max_retries=None)

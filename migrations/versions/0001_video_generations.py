@@ -64,7 +64,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_id", name="uq_video_generations_task_id"),
     )
     op.create_index(
-        "ix_video_generations_user_created", "video_generations", ["user_id", "created_at"]
+        "ix_video_generations_user_created",
+        "video_generations",
+        ["user_id", "created_at"],
     )
     op.create_index(
         "ix_video_generations_phase_next_poll",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 T2V, I2V, EXTEND = "t2v", "i2v", "extend"
@@ -68,7 +69,11 @@ def check_request(body: Any) -> Accepted:
     """Validate a create-task body as PiAPI would, or raise RequestRejectedError."""
     if not isinstance(body, Mapping):
         raise RequestRejectedError("body must be a JSON object")
-    model, task_type, task_input = body.get("model"), body.get("task_type"), body.get("input")
+    model, task_type, task_input = (
+        body.get("model"),
+        body.get("task_type"),
+        body.get("input"),
+    )
     if model not in TASK_TYPES:
         raise RequestRejectedError(f"unknown model {model!r}")
     kind = TASK_TYPES[model].get(task_type)  # type: ignore[arg-type]
@@ -79,10 +84,8 @@ def check_request(body: Any) -> Accepted:
     prompt = task_input.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestRejectedError("input.prompt is required")
-    if model == "luma":
-        image = _luma_checks(task_input)
-    else:
-        image = _qubico_checks(model, kind, task_input)
+    checks = _luma_checks if model == "luma" else partial(_qubico_checks, model, kind)
+    image = checks(task_input)
     return Accepted(model, task_type, kind, image)  # type: ignore[arg-type]
 
 
@@ -112,9 +115,11 @@ def _luma_checks(task_input: Mapping[str, Any]) -> str | None:
     ):
         raise RequestRejectedError("luma model must be ray-v1 or ray-v2")
     # Newer docs: start_image/end_image. Older docs: key_frames.frame0.url.
-    frame0 = task_input.get("key_frames", {}).get("frame0", {}) if isinstance(
-        task_input.get("key_frames"), Mapping
-    ) else {}
+    frame0 = (
+        task_input.get("key_frames", {}).get("frame0", {})
+        if isinstance(task_input.get("key_frames"), Mapping)
+        else {}
+    )
     image = task_input.get("start_image") or (
         frame0.get("url") if isinstance(frame0, Mapping) else None
     )
@@ -124,4 +129,4 @@ def _luma_checks(task_input: Mapping[str, Any]) -> str | None:
 
 
 def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))

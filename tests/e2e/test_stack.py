@@ -46,7 +46,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module", params=["postgres-redis", "embedded"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp(request.param)
     api_port, sandbox_port, flower_port = free_port(), free_port(), free_port()
     env = {
@@ -66,8 +68,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         env |= {"EMBEDDED": "1", "DATABASE_URL": "", "BROKER_URL": ""}
     else:
         redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
-        env |= {"DATABASE_URL": fresh_database("videogen_e2e"),
-                "BROKER_URL": "redis://127.0.0.1:6379/14"}
+        env |= {
+            "DATABASE_URL": fresh_database("videogen_e2e"),
+            "BROKER_URL": "redis://127.0.0.1:6379/14",
+        }
     log = data_dir / "stack.log"
     with process([str(ROOT / "bin" / "up")], env=env, log_path=log) as proc:
         api = f"http://127.0.0.1:{api_port}"
@@ -98,7 +102,11 @@ def test_spec_text_to_video_end_to_end(stack: Stack) -> None:
     accepted = requests.post(f"{stack.api}/api/video/generate", json=SPEC_T2V, timeout=10)
     assert accepted.status_code == 202
     first = accepted.json()
-    assert (first["status"], first["duration"], first["cost"]) == ("processing", 5, 0.03)
+    assert (first["status"], first["duration"], first["cost"]) == (
+        "processing",
+        5,
+        0.03,
+    )
     assert {"video_id", "created_at"} <= first.keys()
 
     done = _finished(stack, first["video_id"])
@@ -125,7 +133,10 @@ def test_spec_image_to_video_end_to_end(stack: Stack) -> None:
 
     tasks = requests.get(f"{stack.sandbox}/sandbox/tasks", timeout=10).json()["tasks"]
     sent = next(t for t in tasks if t["task_id"] == done["task_id"])
-    assert (sent["task_type"], sent["input"]["image"]) == ("img2video-14b", SPEC_I2V["image_url"])
+    assert (sent["task_type"], sent["input"]["image"]) == (
+        "img2video-14b",
+        SPEC_I2V["image_url"],
+    )
 
 
 def test_provider_failure_end_to_end(stack: Stack) -> None:

@@ -29,7 +29,11 @@ def test_spec_text_to_video_is_accepted_stored_and_enqueued(client, db, enqueued
     job = db.get(Job, int(body["video_id"]))
     assert job is not None  # the row exists before the answer
     assert enqueued == [job.id]
-    assert (job.provider, job.task_type, job.campaign_id) == ("piapi_hunyuan_fast", "fast-txt2video", 123)
+    assert (job.provider, job.task_type, job.campaign_id) == (
+        "piapi_hunyuan_fast",
+        "fast-txt2video",
+        123,
+    )
     assert job.prompt == (
         "Dynamic, eye-catching social media video optimized for mobile. "
         "Duration: 5s. Script: A cat playing with a ball"
@@ -45,7 +49,10 @@ def test_spec_image_to_video_on_wanx_13b_runs_14b_and_says_so(client, db) -> Non
     assert body["cost"] == 0.28
     assert "14b" in body["notice"]
     job = db.get(Job, int(body["video_id"]))
-    assert (job.task_type, job.image_url) == ("img2video-14b", "https://example.com/product.jpg")
+    assert (job.task_type, job.image_url) == (
+        "img2video-14b",
+        "https://example.com/product.jpg",
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,7 +70,9 @@ def test_spec_image_to_video_on_wanx_13b_runs_14b_and_says_so(client, db) -> Non
         ({**SPEC_T2V, "provider": "piapi_sora"}, "provider"),
     ],
 )
-def test_bad_input_is_422_with_the_field_and_writes_nothing(client, db, enqueued, payload, failing) -> None:
+def test_bad_input_is_422_with_the_field_and_writes_nothing(
+    client, db, enqueued, payload, failing
+) -> None:
     before = _count(db)
 
     resp = client.post("/api/video/generate", json=payload)
@@ -79,10 +88,28 @@ def test_bad_input_is_422_with_the_field_and_writes_nothing(client, db, enqueued
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
-        ({"data": "{not json", "content_type": "application/json"}, 400, "invalid_json"),
-        ({"data": "campaign_id=1", "content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        (
+            {"data": "{not json", "content_type": "application/json"},
+            400,
+            "invalid_json",
+        ),
+        (
+            {
+                "data": "campaign_id=1",
+                "content_type": "application/x-www-form-urlencoded",
+            },
+            415,
+            "unsupported_media_type",
+        ),
         ({"data": "[]", "content_type": "application/json"}, 422, "validation_error"),
-        ({"data": '{"script": "' + "x" * 70_000 + '"}', "content_type": "application/json"}, 413, "payload_too_large"),
+        (
+            {
+                "data": '{"script": "' + "x" * 70_000 + '"}',
+                "content_type": "application/json",
+            },
+            413,
+            "payload_too_large",
+        ),
     ],
 )
 def test_unreadable_bodies_are_4xx_json(client, db, enqueued, kwargs, status, code) -> None:
@@ -95,11 +122,16 @@ def test_unreadable_bodies_are_4xx_json(client, db, enqueued, kwargs, status, co
 
 
 def test_free_tier_cannot_force_a_premium_provider(settings, session_factory, db) -> None:
-    free = create_app(dataclasses.replace(settings, dev_user_tier="free"),
-                      session_factory=session_factory, enqueue_submit=lambda _id: None)
+    free = create_app(
+        dataclasses.replace(settings, dev_user_tier="free"),
+        session_factory=session_factory,
+        enqueue_submit=lambda _id: None,
+    )
     before = _count(db)
 
-    resp = free.test_client().post("/api/video/generate", json={**SPEC_T2V, "provider": "piapi_wanx_14b"})
+    resp = free.test_client().post(
+        "/api/video/generate", json={**SPEC_T2V, "provider": "piapi_wanx_14b"}
+    )
 
     assert resp.status_code == 403
     error = resp.get_json()["error"]
@@ -109,13 +141,20 @@ def test_free_tier_cannot_force_a_premium_provider(settings, session_factory, db
 
 
 def test_free_tier_auto_selection_stays_under_its_cap(settings, session_factory) -> None:
-    free = create_app(dataclasses.replace(settings, dev_user_tier="free"),
-                      session_factory=session_factory, enqueue_submit=lambda _id: None)
-    body = free.test_client().post("/api/video/generate", json={**SPEC_T2V, "duration": 90}).get_json()
+    free = create_app(
+        dataclasses.replace(settings, dev_user_tier="free"),
+        session_factory=session_factory,
+        enqueue_submit=lambda _id: None,
+    )
+    body = (
+        free.test_client().post("/api/video/generate", json={**SPEC_T2V, "duration": 90}).get_json()
+    )
     assert body["provider"] == "piapi_wanx_1.3b"  # the spec would pick 14b at 0.28
 
 
-def test_an_enqueue_failure_still_answers_with_the_durable_job(settings, session_factory, db) -> None:
+def test_an_enqueue_failure_still_answers_with_the_durable_job(
+    settings, session_factory, db
+) -> None:
     def broker_down(_job_id: int) -> None:
         raise ConnectionError("broker unreachable")
 
@@ -130,7 +169,11 @@ def test_status_shows_the_job_and_404s_unknown_ids(client) -> None:
     video_id = client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"]
 
     body = client.get(f"/api/video/status/{video_id}").get_json()
-    assert (body["video_id"], body["status"], body["progress"]) == (video_id, "processing", 0)
+    assert (body["video_id"], body["status"], body["progress"]) == (
+        video_id,
+        "processing",
+        0,
+    )
 
     for missing in ("999999999", "abc", "-1"):
         resp = client.get(f"/api/video/status/{missing}")
@@ -141,11 +184,18 @@ def test_status_shows_the_job_and_404s_unknown_ids(client) -> None:
 def test_another_users_job_is_404(client, make_job) -> None:
     theirs = make_job(user_id=2)
     assert client.get(f"/api/video/status/{theirs}").status_code == 404
-    assert all(v["video_id"] != str(theirs) for v in client.get("/api/video/library").get_json()["videos"])
+    assert all(
+        v["video_id"] != str(theirs) for v in client.get("/api/video/library").get_json()["videos"]
+    )
 
 
 def test_library_is_newest_first_and_paginated(client) -> None:
-    ids = [client.post("/api/video/generate", json={**SPEC_T2V, "script": f"clip {n}"}).get_json()["video_id"] for n in range(5)]
+    ids = [
+        client.post("/api/video/generate", json={**SPEC_T2V, "script": f"clip {n}"}).get_json()[
+            "video_id"
+        ]
+        for n in range(5)
+    ]
 
     first = client.get("/api/video/library?page=1&per_page=2").get_json()
     second = client.get("/api/video/library?page=2&per_page=2").get_json()

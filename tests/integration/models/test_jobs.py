@@ -1,4 +1,4 @@
-"""The transition functions: each is a compare-and-set, so repeats and stale callers change nothing."""
+"""The transitions: each is a compare-and-set, so repeats and stale callers change nothing."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from models.jobs import Job, Phase, Status
 
 def _submit(session, job_id: int, token: uuid.UUID) -> bool:
     return jobs.mark_submitted(
-        session, job_id, task_id=f"task-{job_id}", token=token,
-        next_poll_at=utcnow() + dt.timedelta(seconds=30), response={"status": "pending"},
+        session,
+        job_id,
+        task_id=f"task-{job_id}",
+        token=token,
+        next_poll_at=utcnow() + dt.timedelta(seconds=30),
+        response={"status": "pending"},
     )
 
 
@@ -49,7 +53,11 @@ def test_mark_submitted_needs_a_claim(session_factory, make_job) -> None:
         jobs.claim_for_submit(s, job_id)
         assert _submit(s, job_id, token)
         job = s.get(Job, job_id)
-        assert (job.phase, job.task_id, job.poll_token) == (Phase.POLLING, f"task-{job_id}", token)
+        assert (job.phase, job.task_id, job.poll_token) == (
+            Phase.POLLING,
+            f"task-{job_id}",
+            token,
+        )
         assert job.status is Status.PROCESSING
 
 
@@ -60,10 +68,17 @@ def test_record_poll_from_a_stale_chain_changes_nothing(session_factory, make_jo
         jobs.claim_for_submit(s, job_id)
         _submit(s, job_id, token)
         later = utcnow() + dt.timedelta(seconds=5)
-        assert not jobs.record_poll(s, job_id, token=uuid.uuid4(), progress=50,
-                                    next_poll_at=later, response={})
-        assert jobs.record_poll(s, job_id, token=token, progress=40, next_poll_at=later,
-                                response={"status": "processing"})
+        assert not jobs.record_poll(
+            s, job_id, token=uuid.uuid4(), progress=50, next_poll_at=later, response={}
+        )
+        assert jobs.record_poll(
+            s,
+            job_id,
+            token=token,
+            progress=40,
+            next_poll_at=later,
+            response={"status": "processing"},
+        )
         job = s.get(Job, job_id)
         s.refresh(job)
         assert (job.progress, job.poll_count) == (40, 1)
@@ -75,15 +90,22 @@ def test_terminal_is_final(session_factory, make_job) -> None:
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, job_id)
         _submit(s, job_id, token)
-        assert jobs.finish(s, job_id, status=Status.COMPLETED, token=token, video_url="https://v/1.mp4")
+        assert jobs.finish(
+            s, job_id, status=Status.COMPLETED, token=token, video_url="https://v/1.mp4"
+        )
         # a late poll of the same chain, another chain, and a timeout all find it final
         assert not jobs.finish(s, job_id, status=Status.FAILED, token=token, error_code="x")
         assert not jobs.finish(s, job_id, status=Status.FAILED, error_code="timeout")
-        assert not jobs.record_poll(s, job_id, token=token, progress=10,
-                                    next_poll_at=utcnow(), response={})
+        assert not jobs.record_poll(
+            s, job_id, token=token, progress=10, next_poll_at=utcnow(), response={}
+        )
         job = s.get(Job, job_id)
         s.refresh(job)
-        assert (job.status, job.phase, job.progress) == (Status.COMPLETED, Phase.DONE, 100)
+        assert (job.status, job.phase, job.progress) == (
+            Status.COMPLETED,
+            Phase.DONE,
+            100,
+        )
         assert job.video_url == "https://v/1.mp4"
         assert job.error_code is None
         assert job.completed_at is not None

@@ -16,7 +16,13 @@ from api.app import create_app
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
 from models.settings import Settings
-from tests.stack import SandboxServer, fresh_database, process, sandbox_server, wait_until
+from tests.stack import (
+    SandboxServer,
+    fresh_database,
+    process,
+    sandbox_server,
+    wait_until,
+)
 
 BROKER_URL = "redis://127.0.0.1:6379/15"  # a Redis db of its own, flushed per session
 
@@ -43,7 +49,9 @@ def live_sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(
-    worker_db_url: str, live_sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+    worker_db_url: str,
+    live_sandbox: SandboxServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
     redis.Redis.from_url(BROKER_URL).flushdb()
     log = tmp_path_factory.mktemp("worker") / "worker.log"
@@ -54,11 +62,26 @@ def celery_worker_process(
         "PIAPI_API_KEY": "",
         "POLL_INTERVAL_SECONDS": "0.3",
     }
-    args = ["celery", "-A", "workers", "worker", "-Q", "submit,poll", "-c", "2",
-            "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    args = [
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "-Q",
+        "submit,poll",
+        "-c",
+        "2",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "INFO",
+    ]
     with process(args, env=env, log_path=log) as proc:
-        wait_until(lambda: proc.poll() is not None or b"ready." in log.read_bytes(),
-                   timeout_s=60, what="celery worker ready")
+        wait_until(
+            lambda: proc.poll() is not None or b"ready." in log.read_bytes(),
+            timeout_s=60,
+            what="celery worker ready",
+        )
         assert proc.poll() is None, log.read_text()
         yield log
 
@@ -87,4 +110,6 @@ def live_client(worker_db_url, worker_sessions, sender, celery_worker_process): 
     def enqueue(job_id: int) -> None:
         sender.send_task("workers.tasks.submit_job", (job_id,))
 
-    return create_app(settings, session_factory=worker_sessions, enqueue_submit=enqueue).test_client()
+    return create_app(
+        settings, session_factory=worker_sessions, enqueue_submit=enqueue
+    ).test_client()

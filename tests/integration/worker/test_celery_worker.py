@@ -16,7 +16,9 @@ def _finished(live_client, video_id: str) -> dict:
     return wait_until(done, timeout_s=30, what=f"job {video_id} to finish")
 
 
-def test_text_to_video_completes_through_the_worker(live_client, live_sandbox, worker_sessions) -> None:
+def test_text_to_video_completes_through_the_worker(
+    live_client, live_sandbox, worker_sessions
+) -> None:
     accepted = live_client.post("/api/video/generate", json=SPEC_T2V).get_json()
 
     body = _finished(live_client, accepted["video_id"])
@@ -51,7 +53,9 @@ def test_a_provider_failure_reaches_the_status_endpoint(live_client) -> None:
     assert body["error_message"] == "task failed: the sandbox was told to fail this task"
 
 
-def test_duplicated_submit_messages_create_one_piapi_task(live_client, live_sandbox, sender) -> None:
+def test_duplicated_submit_messages_create_one_piapi_task(
+    live_client, live_sandbox, sender
+) -> None:
     before = live_sandbox.sandbox.create_calls
     accepted = live_client.post("/api/video/generate", json=SPEC_T2V).get_json()
     for _ in range(3):  # redeliveries of the same message

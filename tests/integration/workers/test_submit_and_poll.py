@@ -36,7 +36,11 @@ def test_submit_creates_one_task_and_starts_polling(session_factory, make_job, s
     job_id, client, token = _submitted(session_factory, make_job, sandbox)
 
     job = _job(session_factory, job_id)
-    assert (job.phase, job.status, job.poll_token) == (Phase.POLLING, Status.PROCESSING, token)
+    assert (job.phase, job.status, job.poll_token) == (
+        Phase.POLLING,
+        Status.PROCESSING,
+        token,
+    )
     assert job.task_id == sandbox.sandbox.summary()[0]["task_id"]
     assert job.next_poll_at > utcnow() + dt.timedelta(seconds=INTERVAL - 2)
     assert job.provider_response["status"] == "pending"
@@ -46,7 +50,9 @@ def test_submit_creates_one_task_and_starts_polling(session_factory, make_job, s
     assert sandbox.sandbox.create_calls == 1
 
 
-def test_image_to_video_sends_the_image_where_piapi_reads_it(session_factory, make_job, sandbox) -> None:
+def test_image_to_video_sends_the_image_where_piapi_reads_it(
+    session_factory, make_job, sandbox
+) -> None:
     _submitted(session_factory, make_job, sandbox, SPEC_I2V)
 
     (task,) = sandbox.sandbox._tasks.values()
@@ -57,14 +63,25 @@ def test_image_to_video_sends_the_image_where_piapi_reads_it(session_factory, ma
 def test_poll_follows_the_task_to_completion(session_factory, make_job, sandbox) -> None:
     job_id, client, token = _submitted(session_factory, make_job, sandbox)
 
-    assert poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s == INTERVAL
+    assert (
+        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        == INTERVAL
+    )
     assert _job(session_factory, job_id).status is Status.PROCESSING
 
     sandbox.clock[0] += 3600  # the sandbox task has finished
-    assert poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s is None
+    assert (
+        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        is None
+    )
 
     job = _job(session_factory, job_id)
-    assert (job.status, job.phase, job.progress, job.poll_count) == (Status.COMPLETED, Phase.DONE, 100, 2)
+    assert (job.status, job.phase, job.progress, job.poll_count) == (
+        Status.COMPLETED,
+        Phase.DONE,
+        100,
+        2,
+    )
     assert job.video_url == f"{sandbox.url}/media/{job.task_id}/video.mp4"
     assert job.completed_at is not None
 
@@ -78,14 +95,25 @@ def test_luma_completion_stores_every_media_field(session_factory, make_job, san
 
     job = _job(session_factory, job_id)
     base = f"{sandbox.url}/media/{job.task_id}"
-    assert (job.video_url, job.video_raw_url) == (f"{base}/video.mp4", f"{base}/video_raw.mp4")
-    assert (job.thumbnail_url, job.last_frame_url) == (f"{base}/thumbnail.jpg", f"{base}/last_frame.jpg")
+    assert (job.video_url, job.video_raw_url) == (
+        f"{base}/video.mp4",
+        f"{base}/video_raw.mp4",
+    )
+    assert (job.thumbnail_url, job.last_frame_url) == (
+        f"{base}/thumbnail.jpg",
+        f"{base}/last_frame.jpg",
+    )
     assert (job.video_width, job.video_height) == (320, 180)
 
 
-def test_a_provider_failure_stores_piapis_code_and_message(session_factory, make_job, sandbox) -> None:
+def test_a_provider_failure_stores_piapis_code_and_message(
+    session_factory, make_job, sandbox
+) -> None:
     job_id, client, token = _submitted(
-        session_factory, make_job, sandbox, {**SPEC_T2V, "script": f"doomed {FAIL_MARKER}"}
+        session_factory,
+        make_job,
+        sandbox,
+        {**SPEC_T2V, "script": f"doomed {FAIL_MARKER}"},
     )
     sandbox.clock[0] += 3600
     poll_once(session_factory, client, job_id, token, interval_s=INTERVAL)
@@ -99,7 +127,10 @@ def test_a_stale_chain_and_a_late_poll_change_nothing(session_factory, make_job,
     job_id, client, token = _submitted(session_factory, make_job, sandbox)
 
     # invariant 4: a chain with another token ends itself without calling PiAPI
-    assert poll_once(session_factory, client, job_id, uuid.uuid4(), interval_s=INTERVAL).next_poll_in_s is None
+    assert (
+        poll_once(session_factory, client, job_id, uuid.uuid4(), interval_s=INTERVAL).next_poll_in_s
+        is None
+    )
     assert _job(session_factory, job_id).poll_count == 0
 
     sandbox.clock[0] += 3600
@@ -107,7 +138,10 @@ def test_a_stale_chain_and_a_late_poll_change_nothing(session_factory, make_job,
     polls_seen = sandbox.sandbox.summary()[0]["polls"]
 
     # invariant 5: a late, redelivered poll of the finished job does nothing at all
-    assert poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s is None
+    assert (
+        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        is None
+    )
     assert sandbox.sandbox.summary()[0]["polls"] == polls_seen
     assert _job(session_factory, job_id).status is Status.COMPLETED
 
@@ -117,7 +151,10 @@ def test_a_job_past_its_deadline_fails_with_timeout(session_factory, make_job, s
     with session_factory.begin() as s:
         s.get(Job, job_id).deadline_at = utcnow() - dt.timedelta(seconds=1)
 
-    assert poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s is None
+    assert (
+        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        is None
+    )
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "timeout")
 
@@ -128,20 +165,43 @@ BASE = "https://piapi.test"
 def test_a_refused_create_hands_the_claim_back(session_factory, make_job) -> None:
     job_id = make_job()
     with responses.RequestsMock() as piapi:
-        piapi.post(f"{BASE}/api/v1/task", status=429, headers={"Retry-After": "7"},
-                   json={"code": 429, "message": "slow down", "data": None})
+        piapi.post(
+            f"{BASE}/api/v1/task",
+            status=429,
+            headers={"Retry-After": "7"},
+            json={"code": 429, "message": "slow down", "data": None},
+        )
         with pytest.raises(ProviderTransientError) as caught:
-            submit_once(session_factory, PiAPIClient(BASE, "k"), job_id, first_poll_in_s=INTERVAL)
+            submit_once(
+                session_factory,
+                PiAPIClient(BASE, "k"),
+                job_id,
+                first_poll_in_s=INTERVAL,
+            )
     assert caught.value.retry_after == 7
     job = _job(session_factory, job_id)
-    assert (job.phase, job.status, job.submit_attempts) == (Phase.QUEUED, Status.PROCESSING, 1)
+    assert (job.phase, job.status, job.submit_attempts) == (
+        Phase.QUEUED,
+        Status.PROCESSING,
+        1,
+    )
 
 
-def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(session_factory, make_job) -> None:
+def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(
+    session_factory, make_job
+) -> None:
     job_id = make_job()
     with responses.RequestsMock() as piapi:
         piapi.post(f"{BASE}/api/v1/task", body="<html>502 Bad Gateway</html>", status=502)
-        assert submit_once(session_factory, PiAPIClient(BASE, "k"), job_id, first_poll_in_s=INTERVAL) is None
+        assert (
+            submit_once(
+                session_factory,
+                PiAPIClient(BASE, "k"),
+                job_id,
+                first_poll_in_s=INTERVAL,
+            )
+            is None
+        )
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "submission_unknown")
 
@@ -149,9 +209,20 @@ def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(session_fac
 def test_a_rejected_create_fails_the_job_with_piapis_reason(session_factory, make_job) -> None:
     job_id = make_job()
     with responses.RequestsMock() as piapi:
-        piapi.post(f"{BASE}/api/v1/task", status=400,
-                   json={"code": 400, "message": "prompt violates policy", "data": None})
-        assert submit_once(session_factory, PiAPIClient(BASE, "k"), job_id, first_poll_in_s=INTERVAL) is None
+        piapi.post(
+            f"{BASE}/api/v1/task",
+            status=400,
+            json={"code": 400, "message": "prompt violates policy", "data": None},
+        )
+        assert (
+            submit_once(
+                session_factory,
+                PiAPIClient(BASE, "k"),
+                job_id,
+                first_poll_in_s=INTERVAL,
+            )
+            is None
+        )
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "provider_rejected")
     assert "prompt violates policy" in job.error_message

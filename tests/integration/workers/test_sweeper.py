@@ -16,8 +16,13 @@ POLICY = SweepPolicy(queued_grace_s=60, submitting_grace_s=300, poll_grace_s=120
 def _sweep(session_factory, now=None):
     submits: list[int] = []
     polls: list[tuple[int, uuid.UUID]] = []
-    report = sweep(session_factory, policy=POLICY, enqueue_submit=submits.append,
-                   enqueue_poll=lambda job_id, token: polls.append((job_id, token)), now=now)
+    report = sweep(
+        session_factory,
+        policy=POLICY,
+        enqueue_submit=submits.append,
+        enqueue_poll=lambda job_id, token: polls.append((job_id, token)),
+        now=now,
+    )
     return report, submits, polls
 
 
@@ -26,8 +31,14 @@ def _polling(session_factory, make_job, *, next_poll_in_s: float) -> tuple[int, 
     token = uuid.uuid4()
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, job_id)
-        jobs.mark_submitted(s, job_id, task_id=f"t-{job_id}", token=token,
-                            next_poll_at=utcnow() + dt.timedelta(seconds=next_poll_in_s), response=None)
+        jobs.mark_submitted(
+            s,
+            job_id,
+            task_id=f"t-{job_id}",
+            token=token,
+            next_poll_at=utcnow() + dt.timedelta(seconds=next_poll_in_s),
+            response=None,
+        )
     return job_id, token
 
 
@@ -43,7 +54,9 @@ def test_a_lost_enqueue_is_driven_again_once(session_factory, make_job) -> None:
     assert again == []
 
 
-def test_an_interrupted_submission_fails_as_unknown_and_is_not_resubmitted(session_factory, make_job) -> None:
+def test_an_interrupted_submission_fails_as_unknown_and_is_not_resubmitted(
+    session_factory, make_job
+) -> None:
     job_id = make_job()
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, job_id)
@@ -58,7 +71,9 @@ def test_an_interrupted_submission_fails_as_unknown_and_is_not_resubmitted(sessi
         assert (job.status, job.error_code) == (Status.FAILED, "submission_unknown")
 
 
-def test_an_overdue_poll_gets_a_new_chain_and_the_old_one_is_dead(session_factory, make_job) -> None:
+def test_an_overdue_poll_gets_a_new_chain_and_the_old_one_is_dead(
+    session_factory, make_job
+) -> None:
     overdue, old_token = _polling(session_factory, make_job, next_poll_in_s=-600)
     on_time, _ = _polling(session_factory, make_job, next_poll_in_s=30)
 
@@ -71,8 +86,14 @@ def test_an_overdue_poll_gets_a_new_chain_and_the_old_one_is_dead(session_factor
     assert new_token != old_token
     with session_factory.begin() as s:
         assert s.get(Job, overdue).poll_token == new_token
-        assert not jobs.record_poll(s, overdue, token=old_token, progress=1,
-                                    next_poll_at=utcnow(), response=None)
+        assert not jobs.record_poll(
+            s,
+            overdue,
+            token=old_token,
+            progress=1,
+            next_poll_at=utcnow(),
+            response=None,
+        )
         assert s.get(Job, on_time).phase is Phase.POLLING
 
 

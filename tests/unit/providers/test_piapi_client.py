@@ -63,7 +63,7 @@ def _envelope(status: str = "pending", output: Any = None) -> dict[str, Any]:
 
 
 def _refused_connection() -> requests.ConnectionError:
-    # What requests raises when nothing listens: MaxRetryError wrapping NewConnectionError.
+    # What requests raises when nothing listens: MaxRetryError(NewConnectionError).
     conn = HTTPSConnection("piapi.test", 443)
     reason = NewConnectionError(
         conn, "Failed to establish a new connection: [Errno 111] Connection refused"
@@ -83,9 +83,7 @@ def _unresolvable_host() -> requests.ConnectionError:
 
 def _dropped_mid_request() -> requests.ConnectionError:
     # The body may have reached PiAPI before the connection went away.
-    remote = http.client.RemoteDisconnected(
-        "Remote end closed connection without response"
-    )
+    remote = http.client.RemoteDisconnected("Remote end closed connection without response")
     return requests.ConnectionError(ProtocolError("Connection aborted.", remote))
 
 
@@ -159,7 +157,7 @@ def test_create_answered_with_a_failed_task_is_a_result_not_an_error(
     assert result.error_code == "10000"
 
 
-# --- create: what is safe to retry ---------------------------------------------------
+# --- create: what is safe to retry --------------------------------------------
 
 
 def test_create_429_is_transient_with_retry_after(
@@ -189,9 +187,7 @@ def test_429_without_a_json_body_is_still_transient(
     assert caught.value.retry_after is None
 
 
-def test_retry_after_as_an_http_date(
-    piapi: responses.RequestsMock, client: PiAPIClient
-) -> None:
+def test_retry_after_as_an_http_date(piapi: responses.RequestsMock, client: PiAPIClient) -> None:
     when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
     piapi.post(
         CREATE_URL,
@@ -235,9 +231,7 @@ def test_retry_after_edge_values(
 def test_create_5xx_with_piapi_envelope_is_a_provable_refusal(
     piapi: responses.RequestsMock, client: PiAPIClient, status: int
 ) -> None:
-    piapi.post(
-        CREATE_URL, status=status, json={"code": status, "message": "x", "data": None}
-    )
+    piapi.post(CREATE_URL, status=status, json={"code": status, "message": "x", "data": None})
 
     with pytest.raises(ProviderTransientError):
         client.create_task(BODY)
@@ -264,9 +258,7 @@ def test_create_5xx_without_proof_of_refusal_is_unknown(
         client.create_task(BODY)
 
 
-def test_create_read_timeout_is_unknown(
-    piapi: responses.RequestsMock, client: PiAPIClient
-) -> None:
+def test_create_read_timeout_is_unknown(piapi: responses.RequestsMock, client: PiAPIClient) -> None:
     piapi.post(CREATE_URL, body=requests.ReadTimeout("read timed out"))
 
     with pytest.raises(SubmissionUnknownError):
@@ -352,16 +344,9 @@ def test_create_200_with_an_unreadable_body_is_unknown(
 
 def _truncated_body() -> requests.exceptions.ChunkedEncodingError:
     # The answer started arriving and was cut off: PiAPI read the request.
-    return requests.exceptions.ChunkedEncodingError(
-        ProtocolError("Response ended prematurely")
-    )
+    return requests.exceptions.ChunkedEncodingError(ProtocolError("Response ended prematurely"))
 
 
-@pytest.mark.xfail(
-    reason="BUG: create_task lets requests' ChunkedEncodingError (and any other "
-    "RequestException that is not ConnectionError/Timeout) escape unclassified",
-    strict=True,
-)
 def test_create_with_a_truncated_answer_is_unknown(
     piapi: responses.RequestsMock, client: PiAPIClient
 ) -> None:
@@ -371,7 +356,7 @@ def test_create_with_a_truncated_answer_is_unknown(
         client.create_task(BODY)
 
 
-# --- get: a read is always safe to repeat ---------------------------------------------
+# --- get: a read is always safe to repeat -------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -406,11 +391,6 @@ def test_get_failures_are_transient(
         client.get_task(TASK_ID)
 
 
-@pytest.mark.xfail(
-    reason="BUG: get_task lets requests' ChunkedEncodingError escape instead of "
-    "ProviderTransientError, so the poll chain is not retried",
-    strict=True,
-)
 def test_get_with_a_truncated_answer_is_transient(
     piapi: responses.RequestsMock, client: PiAPIClient
 ) -> None:
@@ -420,9 +400,7 @@ def test_get_with_a_truncated_answer_is_transient(
         client.get_task(TASK_ID)
 
 
-def test_get_429_keeps_retry_after(
-    piapi: responses.RequestsMock, client: PiAPIClient
-) -> None:
+def test_get_429_keeps_retry_after(piapi: responses.RequestsMock, client: PiAPIClient) -> None:
     piapi.get(TASK_URL, status=429, headers={"Retry-After": "3"})
 
     with pytest.raises(ProviderTransientError) as caught:
@@ -431,9 +409,7 @@ def test_get_429_keeps_retry_after(
     assert caught.value.retry_after == 3.0
 
 
-def test_get_404_is_rejected(
-    piapi: responses.RequestsMock, client: PiAPIClient
-) -> None:
+def test_get_404_is_rejected(piapi: responses.RequestsMock, client: PiAPIClient) -> None:
     piapi.get(
         TASK_URL,
         status=404,
@@ -463,7 +439,7 @@ def test_get_sends_the_key_and_parses_a_capitalised_status(
     assert result.media.video_url == "https://cdn.test/v.mp4"
 
 
-# --- the key never leaks into an error --------------------------------------------------
+# --- the key never leaks into an error ----------------------------------------
 
 Call = Callable[[PiAPIClient], Any]
 _CREATE: Call = lambda c: c.create_task(BODY)  # noqa: E731

@@ -204,9 +204,7 @@ def test_task_body_is_accepted_by_the_sandbox_rules(
         assert accepted.kind == (I2V if mode == IMAGE_TO_VIDEO else T2V)
 
 
-@pytest.mark.parametrize(
-    "key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"]
-)
+@pytest.mark.parametrize("key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"])
 def test_qubico_bodies_carry_the_image_in_input_image_and_no_duration(key: str) -> None:
     body = _build(key, IMAGE_TO_VIDEO, 5, IMAGE)
 
@@ -282,8 +280,7 @@ PROMPTS = [
         "piapi_hunyuan_fast",
         "educational",
         5,
-        "Clear, informative educational video with clean visuals. "
-        "Duration: 5s. Script: Launch day",
+        "Clear, informative educational video with clean visuals. Duration: 5s. Script: Launch day",
     ),
     (
         "piapi_hunyuan_fast",
@@ -317,12 +314,8 @@ PROMPTS = [
 
 
 @pytest.mark.parametrize(("key", "style", "clip_s", "expected"), PROMPTS)
-def test_build_prompt_exact_text(
-    key: str, style: str, clip_s: int, expected: str
-) -> None:
-    prompt = build_prompt(
-        BY_KEY[key], style=style, clip_s=clip_s, script="  Launch day\n"
-    )
+def test_build_prompt_exact_text(key: str, style: str, clip_s: int, expected: str) -> None:
+    prompt = build_prompt(BY_KEY[key], style=style, clip_s=clip_s, script="  Launch day\n")
 
     assert prompt == expected
 
@@ -330,9 +323,7 @@ def test_build_prompt_exact_text(
 def test_build_prompt_keeps_the_script_verbatim_inside() -> None:
     script = 'Say "hi" {not a field} 100%'
 
-    prompt = build_prompt(
-        BY_KEY["piapi_wanx_14b"], style="marketing", clip_s=5, script=script
-    )
+    prompt = build_prompt(BY_KEY["piapi_wanx_14b"], style="marketing", clip_s=5, script=script)
 
     assert prompt.endswith(f"Script: {script}")
 

@@ -1,4 +1,4 @@
-"""Reading PiAPI task objects: the published examples and the shapes integrators reported."""
+"""Reading PiAPI task objects: published examples and shapes integrators reported."""
 
 from __future__ import annotations
 
@@ -84,9 +84,7 @@ def test_kling_completed_prefers_the_unwatermarked_video_and_uses_the_cover() ->
 
 
 def test_kling_falls_back_to_the_watermarked_resource() -> None:
-    work = {
-        "video": {"resource": "https://x.test/w.mp4", "resource_without_watermark": ""}
-    }
+    work = {"video": {"resource": "https://x.test/w.mp4", "resource_without_watermark": ""}}
 
     result = parse_task(_task(output={"works": [work]}))
 

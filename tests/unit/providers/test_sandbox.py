@@ -66,9 +66,7 @@ def clock() -> Clock:
 @pytest.fixture
 def make_sandbox(clock: Clock) -> Callable[..., Sandbox]:
     def make(time_scale: float = 0.1) -> Sandbox:
-        return Sandbox(
-            public_url=PUBLIC, time_scale=time_scale, clock=clock, rng=random.Random(0)
-        )
+        return Sandbox(public_url=PUBLIC, time_scale=time_scale, clock=clock, rng=random.Random(0))
 
     return make
 
@@ -82,12 +80,10 @@ def _with_prompt(body: dict[str, Any], prompt: str) -> dict[str, Any]:
     return {**body, "input": {**body["input"], "prompt": prompt}}
 
 
-# --- the engine ----------------------------------------------------------------------
+# --- the engine ---------------------------------------------------------------
 
 
-def test_task_moves_pending_processing_completed(
-    sandbox: Sandbox, clock: Clock
-) -> None:
+def test_task_moves_pending_processing_completed(sandbox: Sandbox, clock: Clock) -> None:
     # time_scale 0.1: 6 s in all, of which 5-20 % (0.3-1.2 s) pending.
     created = sandbox.create(HUNYUAN)
     task_id = created["data"]["task_id"]
@@ -126,9 +122,7 @@ def test_meta_before_start_has_zero_times_and_no_consumption(sandbox: Sandbox) -
     assert meta["usage"] == {"type": "point", "frozen": 300_000, "consume": 0}
 
 
-def test_meta_while_running_and_after_completion(
-    sandbox: Sandbox, clock: Clock
-) -> None:
+def test_meta_while_running_and_after_completion(sandbox: Sandbox, clock: Clock) -> None:
     task_id = sandbox.create(HUNYUAN)["data"]["task_id"]
 
     clock.advance(1.25)
@@ -143,17 +137,13 @@ def test_meta_while_running_and_after_completion(
     assert done["usage"]["consume"] == 300_000
 
 
-def test_qubico_output_is_video_url_once_completed(
-    sandbox: Sandbox, clock: Clock
-) -> None:
+def test_qubico_output_is_video_url_once_completed(sandbox: Sandbox, clock: Clock) -> None:
     task_id = sandbox.create(HUNYUAN)["data"]["task_id"]
     clock.advance(10)
 
     envelope = sandbox.get(task_id)
 
-    assert envelope["data"]["output"] == {
-        "video_url": f"{PUBLIC}/media/{task_id}/video.mp4"
-    }
+    assert envelope["data"]["output"] == {"video_url": f"{PUBLIC}/media/{task_id}/video.mp4"}
     result = parse_task(task_from_envelope(envelope))
     assert result.state is RemoteState.COMPLETED
     assert result.media.video_url == f"{PUBLIC}/media/{task_id}/video.mp4"
@@ -189,9 +179,7 @@ def test_luma_output_shape_before_and_after(sandbox: Sandbox, clock: Clock) -> N
     assert output["prompt"] == "Fly fishing"
 
 
-def test_luma_completed_envelope_reads_as_luma_media(
-    sandbox: Sandbox, clock: Clock
-) -> None:
+def test_luma_completed_envelope_reads_as_luma_media(sandbox: Sandbox, clock: Clock) -> None:
     task_id = sandbox.create(LUMA)["data"]["task_id"]
     clock.advance(20)
 
@@ -208,17 +196,11 @@ def test_luma_completed_envelope_reads_as_luma_media(
     )
 
 
-def test_fail_marker_fails_the_task_with_code_10000(
-    sandbox: Sandbox, clock: Clock
-) -> None:
-    task_id = sandbox.create(_with_prompt(HUNYUAN, f"A cat {FAIL_MARKER}"))["data"][
-        "task_id"
-    ]
+def test_fail_marker_fails_the_task_with_code_10000(sandbox: Sandbox, clock: Clock) -> None:
+    task_id = sandbox.create(_with_prompt(HUNYUAN, f"A cat {FAIL_MARKER}"))["data"]["task_id"]
 
     clock.advance(1.25)
-    assert (
-        sandbox.get(task_id)["data"]["status"] == "processing"
-    )  # fails only at the end
+    assert sandbox.get(task_id)["data"]["status"] == "processing"  # fails only at the end
     clock.advance(10)
     data = sandbox.get(task_id)["data"]
 
@@ -240,9 +222,7 @@ def test_without_the_marker_nothing_fails(sandbox: Sandbox, clock: Clock) -> Non
 
 
 def test_fail_rate_one_fails_everything(clock: Clock) -> None:
-    sandbox = Sandbox(
-        PUBLIC, time_scale=0.1, fail_rate=1.0, clock=clock, rng=random.Random(0)
-    )
+    sandbox = Sandbox(PUBLIC, time_scale=0.1, fail_rate=1.0, clock=clock, rng=random.Random(0))
     task_id = sandbox.create(HUNYUAN)["data"]["task_id"]
     clock.advance(10)
 
@@ -313,7 +293,7 @@ def test_envelope_echoes_input_and_webhook_config(sandbox: Sandbox) -> None:
     assert (data["model"], data["task_type"]) == ("Qubico/hunyuan", "fast-txt2video")
 
 
-# --- the rules (what PiAPI accepts) ----------------------------------------------------
+# --- the rules (what PiAPI accepts) -------------------------------------------
 
 
 def _body(model: str, task_type: str, /, **task_input: Any) -> dict[str, Any]:
@@ -397,7 +377,7 @@ def test_rules_accept_every_published_request_example(name: str) -> None:
     check_request(json.loads(path.read_text()))
 
 
-# --- the HTTP app ----------------------------------------------------------------------
+# --- the HTTP app -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -415,9 +395,7 @@ def _create(http: FlaskClient, body: Any = HUNYUAN) -> str:
 
 
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": ""}, {"x-api-key": "wrong"}])
-def test_app_refuses_a_missing_or_wrong_key(
-    http: FlaskClient, headers: dict[str, str]
-) -> None:
+def test_app_refuses_a_missing_or_wrong_key(http: FlaskClient, headers: dict[str, str]) -> None:
     resp = http.post("/api/v1/task", json=HUNYUAN, headers=headers)
 
     assert resp.status_code == 401
@@ -427,10 +405,7 @@ def test_app_refuses_a_missing_or_wrong_key(
 def test_app_without_a_configured_key_accepts_any_key(sandbox: Sandbox) -> None:
     http = create_sandbox_app(sandbox).test_client()
 
-    assert (
-        http.post("/api/v1/task", json=HUNYUAN, headers={"x-api-key": "x"}).status_code
-        == 200
-    )
+    assert http.post("/api/v1/task", json=HUNYUAN, headers={"x-api-key": "x"}).status_code == 200
     assert http.post("/api/v1/task", json=HUNYUAN).status_code == 401
 
 
@@ -523,9 +498,7 @@ def test_app_media_serves_jpegs(http: FlaskClient, name: str) -> None:
     assert resp.data[:2] == b"\xff\xd8"
 
 
-@pytest.mark.parametrize(
-    "path", ["/media/unknown-task/video.mp4", "/media/{id}/secrets.txt"]
-)
+@pytest.mark.parametrize("path", ["/media/unknown-task/video.mp4", "/media/{id}/secrets.txt"])
 def test_app_media_404(http: FlaskClient, path: str) -> None:
     task_id = _create(http)
 

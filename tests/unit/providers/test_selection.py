@@ -1,4 +1,4 @@
-"""Provider selection: the spec's duration ladder, forced providers and the tier price cap."""
+"""Provider selection: the spec's duration ladder, forced providers, tier price cap."""
 
 from __future__ import annotations
 
@@ -62,9 +62,7 @@ def test_ladder_prices_match_the_spec(
 
 
 def test_forced_provider_overrides_the_ladder() -> None:
-    chosen = select_provider(
-        duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_14b"
-    )
+    chosen = select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_14b")
 
     assert chosen.model.key == "piapi_wanx_14b"
     assert chosen.cost == Decimal("0.28")
@@ -189,9 +187,7 @@ def test_wanx_1_3b_image_to_video_runs_14b_with_a_notice() -> None:
 
 
 def test_no_notice_where_the_named_model_runs() -> None:
-    chosen = select_provider(
-        duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_1.3b"
-    )
+    chosen = select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_wanx_1.3b")
 
     assert chosen.spec.notice is None
 
@@ -215,9 +211,7 @@ def test_luma_clip_length_and_cost(duration_s: int, clip_s: int, cost: str) -> N
     assert chosen.cost == Decimal(cost)
 
 
-@pytest.mark.parametrize(
-    "key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"]
-)
+@pytest.mark.parametrize("key", ["piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b"])
 def test_fixed_length_models_always_make_5_seconds(key: str) -> None:
     chosen = select_provider(duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", forced=key)
 
