@@ -1,7 +1,8 @@
 """Celery settings, read by `app.config_from_object("celeryconfig")`.
 
-Job state lives in Postgres; a message only nudges a worker to look at a row. The
-settings below follow from that.
+Job state lives in Postgres; a message only nudges a worker to look at a row. Every
+choice below follows from that, and says why. The API, the workers, beat and Flower all
+load this one module, so each setting is the same in every place Celery reads it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ _settings = get_settings()
 
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
+# Keep retrying a lost broker forever: a restarted Redis must not stop a worker.
+broker_connection_max_retries = None
+
+# The longest a message may legitimately wait unacknowledged: a countdown of at most
+# the backoff cap (300 s) or one poll interval, plus a task's hard time limit.
+# Redis redelivers any message unacknowledged for longer than its visibility timeout,
+# so that timeout is set well above (1 h): a duplicate would be harmless (every task
+# re-checks the row, and poll chains carry a token) but wasteful. After a worker is
+# killed, its messages come back only after this hour; the sweeper re-drives the jobs
+# long before that (see workers/sweeper.py).
+VISIBILITY_TIMEOUT_S = 3600
 
 if broker_url.startswith("filesystem://"):
     # The embedded default: messages are files in a shared folder, so the API, the
@@ -29,17 +41,47 @@ if broker_url.startswith("filesystem://"):
         "control_folder": str(_folder / "control"),
         "store_processed": False,
     }
+else:
+    broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+
+# Publishing from the API must not hang a request when the broker is down: the job
+# row is already committed and the sweeper re-enqueues it.
+task_publish_retry_policy = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 
 task_serializer = "json"
 accept_content = ["json"]
 task_ignore_result = True  # results live in video_generations, not a result backend
 result_backend = None
 
-# A task is acknowledged after it ran, and handed back if its worker dies: safe
-# because every task reads the row first and writes only by compare-and-set.
+# A task is acknowledged after it ran, and handed back if its worker process dies:
+# safe because every task reads the row first and writes only by compare-and-set.
 task_acks_late = True
 task_reject_on_worker_lost = True
+# One message at a time per process: submits are few and slow to answer, and an
+# idle process should not hoard them.
 worker_prefetch_multiplier = 1
+# Countdown messages are not bounded by prefetch: a poll worker holds every poll it
+# has received until its countdown ends. Past this many, it stops taking more and
+# they wait in the broker instead of in memory.
+worker_eta_task_limit = 10_000
+
+# Tasks are short: one PiAPI call (connect + read timeouts, 35 s by default) and a
+# few row updates. A task stuck past these limits is killed, and the job is picked up
+# by its retry or by the sweeper.
+task_soft_time_limit = 60
+task_time_limit = 90
+
+# SIGTERM is a warm shutdown: running tasks finish, and unacknowledged messages,
+# including countdown polls held in memory, go back to the broker. A cold shutdown
+# (SIGQUIT, or REMAP_SIGTERM=SIGQUIT in containers) first waits this long for the
+# running tasks, which is more than a task needs with default timeouts.
+worker_soft_shutdown_timeout = 40.0
+worker_enable_soft_shutdown_on_idle = True
 
 # One direct exchange per queue, so a message for one pool never lands in another.
 task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("submit", "poll"))
@@ -51,6 +93,7 @@ task_routes = {
 }
 
 # Run exactly one beat process (the Procfile and docker-compose.yml each have one).
+# Two would only sweep twice as often: each sweep takes rows by compare-and-set.
 beat_schedule = {
     "sweep-jobs": {
         "task": "workers.tasks.sweep_jobs",

@@ -11,6 +11,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, current_app
 from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 ERROR_CODES = {
@@ -121,6 +122,13 @@ def register_error_handlers(app: Flask) -> None:
     def _invalid(exc: ma.ValidationError) -> Any:
         body = error_body("validation_error", "The request is invalid.", exc.normalized_messages())
         return body, 422
+
+    @app.errorhandler(OperationalError)
+    def _database_down(_exc: OperationalError) -> Any:
+        # Nothing was accepted: the row is written before any answer says so.
+        current_app.logger.warning("database unavailable")
+        body = error_body("unavailable", "The service is briefly unavailable; retry shortly.")
+        return body, 503, {"Retry-After": "5"}
 
     # HTTPExceptions never reach this: Flask prefers JobsApi's more specific handler.
     @app.errorhandler(Exception)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    func,
     select,
     update,
 )
@@ -105,6 +106,7 @@ class Job(Base):
     phase: Mapped[Phase] = mapped_column(_str_enum(Phase), default=Phase.QUEUED)
     notice: Mapped[str | None] = mapped_column(Text)  # e.g. a documented model swap
     poll_token: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When a worker is next due to act: the next poll, or a retried submission.
     next_poll_at: Mapped[dt.datetime | None]
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -143,14 +145,32 @@ def claim_for_submit(session: Session, job_id: int) -> bool:
     )
 
 
-def release_claim(session: Session, job_id: int) -> bool:
-    """submitting -> queued, only after PiAPI provably refused the create call."""
+def release_claim(session: Session, job_id: int, *, retry_at: dt.datetime) -> bool:
+    """submitting -> queued, only after PiAPI provably refused the create call.
+
+    retry_at tells the sweeper when the retry is due, so a long backoff is not
+    mistaken for a lost message.
+    """
     return _transition(
         session,
         job_id,
         Job.phase == Phase.SUBMITTING,
         phase=Phase.QUEUED,
         submitting_since=None,
+        next_poll_at=retry_at,
+    )
+
+
+def postpone_poll(
+    session: Session, job_id: int, *, token: uuid.UUID, next_poll_at: dt.datetime
+) -> bool:
+    """Record that this chain's next poll is a retry due at next_poll_at."""
+    return _transition(
+        session,
+        job_id,
+        Job.phase == Phase.POLLING,
+        Job.poll_token == token,
+        next_poll_at=next_poll_at,
     )
 
 
@@ -261,10 +281,14 @@ def expire_overdue(session: Session, *, now: dt.datetime) -> list[int]:
 def touch_stale_queued(
     session: Session, *, older_than: dt.datetime, now: dt.datetime, limit: int
 ) -> list[int]:
-    """Queued jobs nobody claimed since older_than; touching them hides them from other sweeps."""
+    """Queued jobs nobody claimed since older_than; touching them hides them from other sweeps.
+
+    A queued job's next_poll_at, when set, is a retry's due time (see release_claim).
+    """
+    due = func.coalesce(Job.next_poll_at, Job.updated_at)
     stale = (
         select(Job.id)
-        .where(Job.phase == Phase.QUEUED, Job.updated_at < older_than)
+        .where(Job.phase == Phase.QUEUED, due < older_than)
         .order_by(Job.id)
         .limit(limit)
         .scalar_subquery()
@@ -275,9 +299,9 @@ def touch_stale_queued(
             .where(
                 Job.id.in_(stale),
                 Job.phase == Phase.QUEUED,
-                Job.updated_at < older_than,
+                due < older_than,
             )
-            .values(updated_at=now)
+            .values(updated_at=now, next_poll_at=None)
             .returning(Job.id)
             .execution_options(synchronize_session=False)
         )

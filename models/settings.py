@@ -37,6 +37,9 @@ class Settings:
     sandbox_public_url: str
     data_dir: str
     sweep_interval_s: float
+    sweep_queued_grace_s: float
+    sweep_submitting_grace_s: float
+    sweep_poll_grace_s: float | None  # None: four poll intervals, at least 120 s
 
     @property
     def uses_sandbox(self) -> bool:
@@ -66,6 +69,13 @@ class Settings:
             sandbox_public_url=_env("SANDBOX_PUBLIC_URL", sandbox_url),
             data_dir=_env("DATA_DIR", "var"),
             sweep_interval_s=float(_env("SWEEP_INTERVAL_SECONDS", "30")),
+            sweep_queued_grace_s=float(_env("SWEEP_QUEUED_GRACE_SECONDS", "60")),
+            sweep_submitting_grace_s=float(_env("SWEEP_SUBMITTING_GRACE_SECONDS", "300")),
+            sweep_poll_grace_s=(
+                float(os.environ["SWEEP_POLL_GRACE_SECONDS"])
+                if os.environ.get("SWEEP_POLL_GRACE_SECONDS")
+                else None
+            ),
         )
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 
+import redis
 from celery import Celery
+from celery.signals import beat_init, worker_ready
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine, make_session_factory
 from models.settings import get_settings
 from providers.piapi import PiAPIClient, Timeouts
+from workers.broker_checks import redis_eviction_policy_is_safe
 from workers.sweeper import SweepPolicy
 
 app = Celery("videogen", include=["workers.tasks"])
@@ -42,6 +45,18 @@ def poll_interval_s() -> float:
 
 
 def sweep_policy() -> SweepPolicy:
-    """Grace periods for the sweeper; a poll is overdue after a few missed intervals."""
-    interval = get_settings().poll_interval_s
-    return SweepPolicy(poll_grace_s=max(120.0, 4 * interval))
+    """Grace periods for the sweeper; by default a poll is overdue after four intervals."""
+    settings = get_settings()
+    return SweepPolicy(
+        queued_grace_s=settings.sweep_queued_grace_s,
+        submitting_grace_s=settings.sweep_submitting_grace_s,
+        poll_grace_s=settings.sweep_poll_grace_s or max(120.0, 4 * settings.poll_interval_s),
+    )
+
+
+@worker_ready.connect
+@beat_init.connect
+def _check_broker(**_: object) -> None:
+    url = get_settings().broker_url
+    if url.startswith(("redis://", "rediss://")):
+        redis_eviction_policy_is_safe(redis.Redis.from_url(url, socket_timeout=5))

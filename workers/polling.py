@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
-from providers.piapi import PiAPIClient, ProviderRejectedError
+from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
-    """What the poll chain does next: ask again in next_poll_in_s, or stop (None)."""
+    """What the poll chain does next: ask again in next_poll_in_s, or stop (None).
+
+    is_retry marks a poll that PiAPI could not answer: the chain backs off.
+    """
 
     next_poll_in_s: float | None
+    is_retry: bool = False
 
 
 STOP = PollOutcome(None)
@@ -35,6 +40,7 @@ def poll_once(
     token: uuid.UUID,
     *,
     interval_s: float,
+    retry_wait_s: Callable[[float | None], float],
 ) -> PollOutcome:
     """Ask PiAPI once and record the answer. Safe to run twice, late, or from a stale chain."""
     with sessions.begin() as session:
@@ -58,6 +64,15 @@ def poll_once(
 
     try:
         result = client.get_task(task_id)  # no DB connection is held during this call
+    except ProviderTransientError as exc:
+        wait = retry_wait_s(exc.retry_after)
+        with sessions.begin() as session:
+            # The sweeper reads next_poll_at: a long backoff is not a lost chain.
+            alive = jobs.postpone_poll(
+                session, job_id, token=token, next_poll_at=utcnow() + dt.timedelta(seconds=wait)
+            )
+        log.warning("job %s: poll failed (%s); retry in %.1fs", job_id, exc, wait)
+        return PollOutcome(wait, is_retry=True) if alive else STOP
     except ProviderRejectedError as exc:
         with sessions.begin() as session:
             jobs.finish(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import jobs
@@ -24,6 +27,12 @@ from providers.prompts import build_task_request
 log = logging.getLogger(__name__)
 
 
+# Writing down PiAPI's task id is retried this long before the job is left to the
+# sweeper (as submission_unknown): the task exists and is paid for, so it is worth
+# waiting out a database restart.
+RECORD_ATTEMPTS_S = (0.5, 1, 2, 4, 8, 16)
+
+
 @dataclass(frozen=True, slots=True)
 class Submitted:
     """PiAPI accepted the job: follow it with this token, first in first_poll_in_s."""
@@ -32,30 +41,43 @@ class Submitted:
     first_poll_in_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class RetryIn:
+    """PiAPI provably created nothing; the claim is handed back and is due again in wait_s."""
+
+    wait_s: float
+
+
 def submit_once(
     sessions: sessionmaker[Session],
     client: PiAPIClient,
     job_id: int,
     *,
     first_poll_in_s: float,
-) -> Submitted | None:
-    """Claim the job, create its PiAPI task and record it. None: nothing left to follow.
+    retry_wait_s: Callable[[float | None], float],
+) -> Submitted | RetryIn | None:
+    """Claim the job, create its PiAPI task and record it. None: nothing left to do.
 
-    Raises ProviderTransientError only after handing the claim back, when PiAPI
-    provably created nothing, so the caller may retry.
+    retry_wait_s maps PiAPI's Retry-After (or None) to the wait before the next try.
     """
     with sessions.begin() as session:
         if not jobs.claim_for_submit(session, job_id):
             return None  # a duplicate message: someone else claimed it, or it ended
-        body = _request_body(session, job_id)
+        body, deadline = _request_body(session, job_id)
 
     # The claim is committed and no connection is held while PiAPI answers.
     try:
         result = client.create_task(body)
-    except ProviderTransientError:
+    except ProviderTransientError as exc:
+        wait = retry_wait_s(exc.retry_after)
+        retry_at = utcnow() + dt.timedelta(seconds=wait)
+        if retry_at >= deadline:
+            _fail(sessions, job_id, "provider_unavailable", f"PiAPI kept refusing: {exc}")
+            return None
         with sessions.begin() as session:
-            jobs.release_claim(session, job_id)
-        raise
+            jobs.release_claim(session, job_id, retry_at=retry_at)
+        log.warning("job %s: create refused (%s); retry in %.1fs", job_id, exc, wait)
+        return RetryIn(wait)
     except ProviderRejectedError as exc:
         _fail(sessions, job_id, "provider_rejected", str(exc))
         return None
@@ -65,15 +87,9 @@ def submit_once(
         return None
 
     token = uuid.uuid4()
-    with sessions.begin() as session:
-        recorded = jobs.mark_submitted(
-            session,
-            job_id,
-            task_id=result.task_id,
-            token=token,
-            next_poll_at=utcnow() + dt.timedelta(seconds=first_poll_in_s),
-            response=dict(result.raw),
-        )
+    recorded = _record_submission(
+        sessions, job_id, result.task_id, token, first_poll_in_s, dict(result.raw)
+    )
     if not recorded:
         log.warning("job %s ended while PiAPI task %s was created", job_id, result.task_id)
         return None
@@ -81,14 +97,39 @@ def submit_once(
     return Submitted(token, first_poll_in_s)
 
 
-def fail_unsubmitted(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> bool:
-    """End a job that never reached PiAPI (its claim was handed back)."""
-    return _fail(sessions, job_id, code, message)
+def _record_submission(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    task_id: str,
+    token: uuid.UUID,
+    first_poll_in_s: float,
+    response: dict[str, object],
+) -> bool:
+    for pause_s in (*RECORD_ATTEMPTS_S, None):
+        try:
+            with sessions.begin() as session:
+                return jobs.mark_submitted(
+                    session,
+                    job_id,
+                    task_id=task_id,
+                    token=token,
+                    next_poll_at=utcnow() + dt.timedelta(seconds=first_poll_in_s),
+                    response=response,
+                )
+        except OperationalError:
+            if pause_s is None:
+                # The task id is in this line for a human to reconcile; the sweeper
+                # will fail the job as submission_unknown.
+                log.error("job %s: PiAPI task %s created but not recorded", job_id, task_id)
+                raise
+            log.warning("job %s: database unavailable; retrying the record", job_id)
+            time.sleep(pause_s)
+    raise AssertionError("unreachable")
 
 
-def _request_body(session: Session, job_id: int) -> dict[str, object]:
+def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], dt.datetime]:
     job = session.get_one(Job, job_id)
-    return build_task_request(
+    body = build_task_request(
         BY_KEY[job.provider],
         mode=job.generation_mode,
         task_type=job.task_type,
@@ -97,6 +138,7 @@ def _request_body(session: Session, job_id: int) -> dict[str, object]:
         clip_s=job.actual_duration,
         image_url=job.image_url,
     )
+    return body, job.deadline_at
 
 
 def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> bool:

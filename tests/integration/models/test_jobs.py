@@ -39,8 +39,8 @@ def test_release_claim_returns_the_job_to_the_queue(session_factory, make_job) -
     job_id = make_job()
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, job_id)
-        assert jobs.release_claim(s, job_id)
-        assert not jobs.release_claim(s, job_id)
+        assert jobs.release_claim(s, job_id, retry_at=utcnow())
+        assert not jobs.release_claim(s, job_id, retry_at=utcnow())
         assert jobs.claim_for_submit(s, job_id)
         assert s.get(Job, job_id).submit_attempts == 2
 

@@ -5,18 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import pytest
 import responses
 
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
-from providers.piapi import PiAPIClient, ProviderTransientError
+from providers.piapi import PiAPIClient
 from providers.sandbox.engine import FAIL_MARKER
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
 from workers.polling import poll_once
-from workers.submission import submit_once
+from workers.submission import RetryIn, submit_once
 
 INTERVAL = 7.0
+
+
+def _wait(retry_after: float | None) -> float:
+    return retry_after or 3.0
+
+
+def _submit(session_factory, client, job_id):
+    return submit_once(
+        session_factory, client, job_id, first_poll_in_s=INTERVAL, retry_wait_s=_wait
+    )
+
+
+def _poll(session_factory, client, job_id, token):
+    return poll_once(
+        session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+    )
 
 
 def _job(session_factory, job_id: int) -> Job:
@@ -27,7 +42,9 @@ def _job(session_factory, job_id: int) -> Job:
 def _submitted(session_factory, make_job, sandbox, body=None):
     job_id = make_job(body)
     client = PiAPIClient(sandbox.url, "test-key")
-    submitted = submit_once(session_factory, client, job_id, first_poll_in_s=INTERVAL)
+    submitted = submit_once(
+        session_factory, client, job_id, first_poll_in_s=INTERVAL, retry_wait_s=_wait
+    )
     assert submitted is not None
     return job_id, client, submitted.token
 
@@ -46,7 +63,7 @@ def test_submit_creates_one_task_and_starts_polling(session_factory, make_job, s
     assert job.provider_response["status"] == "pending"
 
     # invariant 3: a duplicated submit message finds the job claimed and pays nothing
-    assert submit_once(session_factory, client, job_id, first_poll_in_s=INTERVAL) is None
+    assert _submit(session_factory, client, job_id) is None
     assert sandbox.sandbox.create_calls == 1
 
 
@@ -64,14 +81,18 @@ def test_poll_follows_the_task_to_completion(session_factory, make_job, sandbox)
     job_id, client, token = _submitted(session_factory, make_job, sandbox)
 
     assert (
-        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        poll_once(
+            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+        ).next_poll_in_s
         == INTERVAL
     )
     assert _job(session_factory, job_id).status is Status.PROCESSING
 
     sandbox.clock[0] += 3600  # the sandbox task has finished
     assert (
-        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        poll_once(
+            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+        ).next_poll_in_s
         is None
     )
 
@@ -91,7 +112,7 @@ def test_luma_completion_stores_every_media_field(session_factory, make_job, san
         session_factory, make_job, sandbox, {**SPEC_T2V, "provider": "piapi_luma"}
     )
     sandbox.clock[0] += 3600
-    poll_once(session_factory, client, job_id, token, interval_s=INTERVAL)
+    _poll(session_factory, client, job_id, token)
 
     job = _job(session_factory, job_id)
     base = f"{sandbox.url}/media/{job.task_id}"
@@ -116,7 +137,7 @@ def test_a_provider_failure_stores_piapis_code_and_message(
         {**SPEC_T2V, "script": f"doomed {FAIL_MARKER}"},
     )
     sandbox.clock[0] += 3600
-    poll_once(session_factory, client, job_id, token, interval_s=INTERVAL)
+    _poll(session_factory, client, job_id, token)
 
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "10000")
@@ -128,18 +149,22 @@ def test_a_stale_chain_and_a_late_poll_change_nothing(session_factory, make_job,
 
     # invariant 4: a chain with another token ends itself without calling PiAPI
     assert (
-        poll_once(session_factory, client, job_id, uuid.uuid4(), interval_s=INTERVAL).next_poll_in_s
+        poll_once(
+            session_factory, client, job_id, uuid.uuid4(), interval_s=INTERVAL, retry_wait_s=_wait
+        ).next_poll_in_s
         is None
     )
     assert _job(session_factory, job_id).poll_count == 0
 
     sandbox.clock[0] += 3600
-    poll_once(session_factory, client, job_id, token, interval_s=INTERVAL)
+    _poll(session_factory, client, job_id, token)
     polls_seen = sandbox.sandbox.summary()[0]["polls"]
 
     # invariant 5: a late, redelivered poll of the finished job does nothing at all
     assert (
-        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        poll_once(
+            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+        ).next_poll_in_s
         is None
     )
     assert sandbox.sandbox.summary()[0]["polls"] == polls_seen
@@ -152,7 +177,9 @@ def test_a_job_past_its_deadline_fails_with_timeout(session_factory, make_job, s
         s.get(Job, job_id).deadline_at = utcnow() - dt.timedelta(seconds=1)
 
     assert (
-        poll_once(session_factory, client, job_id, token, interval_s=INTERVAL).next_poll_in_s
+        poll_once(
+            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+        ).next_poll_in_s
         is None
     )
     job = _job(session_factory, job_id)
@@ -162,7 +189,7 @@ def test_a_job_past_its_deadline_fails_with_timeout(session_factory, make_job, s
 BASE = "https://piapi.test"
 
 
-def test_a_refused_create_hands_the_claim_back(session_factory, make_job) -> None:
+def test_a_refused_create_hands_the_claim_back_until_retry_after(session_factory, make_job) -> None:
     job_id = make_job()
     with responses.RequestsMock() as piapi:
         piapi.post(
@@ -171,20 +198,18 @@ def test_a_refused_create_hands_the_claim_back(session_factory, make_job) -> Non
             headers={"Retry-After": "7"},
             json={"code": 429, "message": "slow down", "data": None},
         )
-        with pytest.raises(ProviderTransientError) as caught:
-            submit_once(
-                session_factory,
-                PiAPIClient(BASE, "k"),
-                job_id,
-                first_poll_in_s=INTERVAL,
-            )
-    assert caught.value.retry_after == 7
+        outcome = submit_once(
+            session_factory,
+            PiAPIClient(BASE, "k"),
+            job_id,
+            first_poll_in_s=INTERVAL,
+            retry_wait_s=_wait,
+        )
+    assert outcome == RetryIn(7.0)
     job = _job(session_factory, job_id)
-    assert (job.phase, job.status, job.submit_attempts) == (
-        Phase.QUEUED,
-        Status.PROCESSING,
-        1,
-    )
+    assert (job.phase, job.status, job.submit_attempts) == (Phase.QUEUED, Status.PROCESSING, 1)
+    # the sweeper sees when the retry is due, and leaves it alone until then
+    assert job.next_poll_at > utcnow() + dt.timedelta(seconds=5)
 
 
 def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(
@@ -193,15 +218,7 @@ def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(
     job_id = make_job()
     with responses.RequestsMock() as piapi:
         piapi.post(f"{BASE}/api/v1/task", body="<html>502 Bad Gateway</html>", status=502)
-        assert (
-            submit_once(
-                session_factory,
-                PiAPIClient(BASE, "k"),
-                job_id,
-                first_poll_in_s=INTERVAL,
-            )
-            is None
-        )
+        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) is None
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "submission_unknown")
 
@@ -214,15 +231,7 @@ def test_a_rejected_create_fails_the_job_with_piapis_reason(session_factory, mak
             status=400,
             json={"code": 400, "message": "prompt violates policy", "data": None},
         )
-        assert (
-            submit_once(
-                session_factory,
-                PiAPIClient(BASE, "k"),
-                job_id,
-                first_poll_in_s=INTERVAL,
-            )
-            is None
-        )
+        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) is None
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "provider_rejected")
     assert "prompt violates policy" in job.error_message
