@@ -8,6 +8,7 @@ from api.app import create_app
 from models.settings import get_settings
 from providers.sandbox.app import create_sandbox_app
 from providers.sandbox.engine import Sandbox
+from providers.sandbox.faults import FaultPlan
 
 app = create_app()
 
@@ -20,5 +21,6 @@ def sandbox() -> Flask:
             public_url=settings.sandbox_public_url,
             time_scale=settings.sandbox_time_scale,
             fail_rate=settings.sandbox_fail_rate,
-        )
+        ),
+        faults=FaultPlan.parse(settings.sandbox_faults),
     )

@@ -35,6 +35,7 @@ class Settings:
     sandbox_time_scale: float
     sandbox_fail_rate: float
     sandbox_public_url: str
+    sandbox_faults: str | None  # JSON, see providers/sandbox/faults.py
     data_dir: str
     sweep_interval_s: float
     sweep_queued_grace_s: float
@@ -67,6 +68,7 @@ class Settings:
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),
             sandbox_public_url=_env("SANDBOX_PUBLIC_URL", sandbox_url),
+            sandbox_faults=os.environ.get("SANDBOX_FAULTS") or None,
             data_dir=_env("DATA_DIR", "var"),
             sweep_interval_s=float(_env("SWEEP_INTERVAL_SECONDS", "30")),
             sweep_queued_grace_s=float(_env("SWEEP_QUEUED_GRACE_SECONDS", "60")),

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 
 from providers.sandbox.app import create_sandbox_app
 from providers.sandbox.engine import Sandbox
+from providers.sandbox.faults import FaultPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -71,11 +72,14 @@ class SandboxServer:
 
 
 @contextmanager
-def sandbox_server(**sandbox_kwargs: Any) -> Iterator[SandboxServer]:
+def sandbox_server(
+    *, faults: FaultPlan | None = None, **sandbox_kwargs: Any
+) -> Iterator[SandboxServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     sandbox = Sandbox(public_url=url, **sandbox_kwargs)
-    server = make_server("127.0.0.1", port, create_sandbox_app(sandbox), threaded=True)
+    app = create_sandbox_app(sandbox, faults=faults)
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

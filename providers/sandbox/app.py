@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import json
+import random
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request, send_file
 
 from providers.sandbox.engine import CancelRefusedError, Sandbox, TaskNotFoundError
+from providers.sandbox.faults import FaultPlan
 from providers.sandbox.rules import RequestRejectedError
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
@@ -25,10 +29,37 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"code": status, "message": message, "data": None}), status
 
 
-def create_sandbox_app(sandbox: Sandbox, *, api_key: str | None = None) -> Flask:
+def _refusal(kind: str, plan: FaultPlan) -> tuple[Response, int] | None:
+    if kind == "500":
+        return _error(500, "internal server error")
+    if kind == "429":
+        resp, status = _error(429, "too many requests")
+        resp.headers["Retry-After"] = str(plan.retry_after_s)
+        return resp, status
+    return None
+
+
+def _deliver(body: dict[str, Any], kind: str | None, plan: FaultPlan) -> Response:
+    if kind == "hang":
+        time.sleep(plan.hang_s)  # the client gives up first; the work is done anyway
+    if kind == "malformed":
+        text = json.dumps(body)
+        return Response(text[: len(text) // 2], mimetype="application/json")
+    return jsonify(body)
+
+
+def create_sandbox_app(
+    sandbox: Sandbox,
+    *,
+    api_key: str | None = None,
+    faults: FaultPlan | None = None,
+    rng: random.Random | None = None,
+) -> Flask:
     """A WSGI app serving sandbox; with api_key set, only that key is accepted."""
     app = Flask("piapi_sandbox")
     app.extensions["sandbox"] = sandbox
+    plan = faults or FaultPlan()
+    chance = rng or random.Random()
 
     @app.before_request
     def _authenticate() -> tuple[Response, int] | None:
@@ -42,15 +73,22 @@ def create_sandbox_app(sandbox: Sandbox, *, api_key: str | None = None) -> Flask
     @app.post("/api/v1/task")
     def create_task() -> Any:
         body = request.get_json(silent=True)
+        kind = plan.draw("create", chance)
+        sandbox.note_create_attempt(body, refused=kind in ("500", "429"))
+        if (refused := _refusal(kind or "", plan)) is not None:
+            return refused
         try:
-            return jsonify(sandbox.create(body))
+            return _deliver(sandbox.create(body), kind, plan)
         except RequestRejectedError as exc:
             return _error(400, str(exc))
 
     @app.get("/api/v1/task/<task_id>")
     def get_task(task_id: str) -> Any:
+        kind = plan.draw("get", chance)
+        if (refused := _refusal(kind or "", plan)) is not None:
+            return refused
         try:
-            return jsonify(sandbox.get(task_id))
+            return _deliver(sandbox.get(task_id), kind, plan)
         except TaskNotFoundError:
             return _error(404, "task not found")
 
@@ -77,7 +115,13 @@ def create_sandbox_app(sandbox: Sandbox, *, api_key: str | None = None) -> Flask
 
     @app.get("/sandbox/tasks")
     def tasks() -> Any:
-        return jsonify({"create_calls": sandbox.create_calls, "tasks": sandbox.summary()})
+        return jsonify(
+            {
+                "create_calls": sandbox.create_calls,
+                "create_attempts": sandbox.create_attempts,
+                "tasks": sandbox.summary(),
+            }
+        )
 
     @app.get("/healthz")
     def healthz() -> Any:

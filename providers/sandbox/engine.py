@@ -59,7 +59,17 @@ class Sandbox:
     rng: random.Random = field(default_factory=random.Random)
     _tasks: dict[str, SandboxTask] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    create_calls: int = 0
+    create_calls: int = 0  # tasks created (accepted create calls)
+    # Every create call by prompt, refused or not: what a client tried to pay for.
+    create_attempts: dict[str, int] = field(default_factory=dict)
+
+    def note_create_attempt(self, body: Any, *, refused: bool) -> None:
+        """Count one create call, before deciding whether it is refused."""
+        prompt = ""
+        if isinstance(body, Mapping) and isinstance(body.get("input"), Mapping):
+            prompt = str(body["input"].get("prompt", ""))
+        with self._lock:
+            self.create_attempts[prompt] = self.create_attempts.get(prompt, 0) + 1
 
     def create(self, body: Any) -> dict[str, Any]:
         """Accept a create-task body (or raise rules.RequestRejectedError); answer its envelope."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from models.db import make_engine
+from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
 from models.settings import Settings
 from tests.stack import SandboxServer, fresh_database, sandbox_server
@@ -42,6 +43,14 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
             bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         outer.rollback()
+
+
+@pytest.fixture
+def committed_sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions that really commit, for tests with several threads; the table is emptied after."""
+    yield make_session_factory(engine)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE video_generations RESTART IDENTITY"))
 
 
 @pytest.fixture
@@ -99,20 +108,24 @@ SPEC_I2V = {
 }
 
 
-@pytest.fixture
-def make_job(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+def insert_job(
+    factory: sessionmaker[Session], body: dict | None = None, *, user_id: int = 1, **columns: object
+) -> int:
     """Commit a job as the API would accept it; returns its id."""
     from api.identity import User
     from api.schemas import GenerateRequest
     from api.submissions import new_job
 
-    def _make(body: dict | None = None, *, user_id: int = 1, **columns: object) -> int:
-        job = new_job(GenerateRequest().load(body or SPEC_T2V), User(user_id, "pro"))
-        for name, value in columns.items():
-            setattr(job, name, value)
-        with session_factory.begin() as session:
-            session.add(job)
-            session.flush()
-            return job.id
+    job = new_job(GenerateRequest().load(body or SPEC_T2V), User(user_id, "pro"))
+    for name, value in columns.items():
+        setattr(job, name, value)
+    with factory.begin() as session:
+        session.add(job)
+        session.flush()
+        return job.id
 
-    return _make
+
+@pytest.fixture
+def make_job(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    """insert_job inside the test's rolled-back transaction."""
+    return functools.partial(insert_job, session_factory)
