@@ -27,6 +27,9 @@ test: $(STAMP) ## Every test but the long chaos run: unit, integration, worker, 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(BIN)/pytest tests/unit $(T)
 
+chaos: $(STAMP) ## The chaos run (minutes): CHAOS_JOBS=2000 CHAOS_SECONDS=180; report in artifacts/
+	$(BIN)/pytest -m chaos tests/chaos -s -p no:cacheprovider
+
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -36,4 +39,4 @@ fmt: $(STAMP) ## Apply formatting and safe fixes
 clean: ## Remove local state (var/: SQLite file, file broker, beat schedule)
 	rm -rf var
 
-.PHONY: help install up migrate test test-unit lint fmt clean
+.PHONY: help install up migrate test test-unit chaos lint fmt clean

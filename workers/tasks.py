@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
+from collections.abc import Callable
 
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -25,6 +25,15 @@ _DB_RETRY = {
 }
 
 
+def _backoff_for(task: Task) -> Callable[[float | None], float]:
+    """The wait before this task's next try, growing with its retries."""
+
+    def wait(retry_after: float | None) -> float:
+        return backoff_s(task.request.retries, retry_after=retry_after)
+
+    return wait
+
+
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
 def submit_job(self: Task, job_id: int) -> None:
     """Submit one accepted job to PiAPI, then start its poll chain."""
@@ -33,7 +42,7 @@ def submit_job(self: Task, job_id: int) -> None:
         piapi(),
         job_id,
         first_poll_in_s=poll_interval_s(),
-        retry_wait_s=partial(backoff_s, self.request.retries),
+        retry_wait_s=_backoff_for(self),
     )
     if isinstance(outcome, RetryIn):
         raise self.retry(countdown=outcome.wait_s)
@@ -50,7 +59,7 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
         job_id,
         uuid.UUID(token),
         interval_s=poll_interval_s(),
-        retry_wait_s=partial(backoff_s, self.request.retries),
+        retry_wait_s=_backoff_for(self),
     )
     if outcome.next_poll_in_s is None:
         return

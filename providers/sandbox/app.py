@@ -58,7 +58,8 @@ def create_sandbox_app(
     """A WSGI app serving sandbox; with api_key set, only that key is accepted."""
     app = Flask("piapi_sandbox")
     app.extensions["sandbox"] = sandbox
-    plan = faults or FaultPlan()
+    # Replaceable at run time (PUT /sandbox/faults), so a test can break and mend it.
+    current = {"plan": faults or FaultPlan()}
     chance = rng or random.Random()
 
     @app.before_request
@@ -73,6 +74,7 @@ def create_sandbox_app(
     @app.post("/api/v1/task")
     def create_task() -> Any:
         body = request.get_json(silent=True)
+        plan = current["plan"]
         kind = plan.draw("create", chance)
         sandbox.note_create_attempt(body, refused=kind in ("500", "429"))
         if (refused := _refusal(kind or "", plan)) is not None:
@@ -84,6 +86,7 @@ def create_sandbox_app(
 
     @app.get("/api/v1/task/<task_id>")
     def get_task(task_id: str) -> Any:
+        plan = current["plan"]
         kind = plan.draw("get", chance)
         if (refused := _refusal(kind or "", plan)) is not None:
             return refused
@@ -122,6 +125,14 @@ def create_sandbox_app(
                 "tasks": sandbox.summary(),
             }
         )
+
+    @app.put("/sandbox/faults")
+    def set_faults() -> Any:
+        try:
+            current["plan"] = FaultPlan.parse(request.get_data(as_text=True) or "{}")
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _error(400, f"bad fault plan: {exc}")
+        return jsonify({"faults": current["plan"].rates})
 
     @app.get("/healthz")
     def healthz() -> Any:

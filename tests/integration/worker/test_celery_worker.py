@@ -63,3 +63,26 @@ def test_duplicated_submit_messages_create_one_piapi_task(
 
     assert _finished(live_client, accepted["video_id"])["status"] == "completed"
     assert live_sandbox.sandbox.create_calls - before == 1
+
+
+def test_refused_creates_are_retried_by_the_worker_until_piapi_accepts(
+    live_client, live_sandbox
+) -> None:
+    import requests
+
+    faults = f"{live_sandbox.url}/sandbox/faults"
+    requests.put(faults, data='{"create": {"429": 1}, "retry_after_s": 1}', timeout=5)
+    try:
+        accepted = live_client.post(
+            "/api/video/generate", json={**SPEC_T2V, "script": "refused at first"}
+        ).get_json()
+
+        def attempts() -> int:
+            counts = dict(live_sandbox.sandbox.create_attempts)
+            return sum(n for prompt, n in counts.items() if "refused at first" in prompt)
+
+        wait_until(lambda: attempts() >= 2, timeout_s=20, what="a retried create")
+    finally:
+        requests.put(faults, data="{}", timeout=5)
+
+    assert _finished(live_client, accepted["video_id"])["status"] == "completed"

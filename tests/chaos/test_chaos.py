@@ -1,0 +1,35 @@
+"""`make chaos`: the crash-safety proof. Not part of `make test` (it takes minutes)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.chaos.harness import Chaos, ChaosConfig, summary_line
+from tests.stack import ROOT
+
+
+@pytest.mark.timeout(3600)
+def test_chaos_run_ends_every_job_truthfully_and_pays_once(tmp_path) -> None:
+    config = ChaosConfig(
+        jobs=int(os.environ.get("CHAOS_JOBS", "2000")),
+        seconds=float(os.environ.get("CHAOS_SECONDS", "180")),
+    )
+    chaos = Chaos(config, tmp_path)
+    chaos.start()
+    try:
+        report = chaos.run()
+    finally:
+        chaos.stop()
+    out = ROOT / "artifacts" / "chaos-report.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print("\n" + summary_line(report) + f"\nreport: {out}\nlogs: {tmp_path}")  # noqa: T201
+
+    assert report["drained"], report["not_ended"]
+    assert report["not_ended"] == []
+    assert report["created_at_piapi_more_than_once"] == []
+    assert report["mismatches_with_sandbox"] == []
+    assert report["jobs_accepted"] <= report["jobs_in_database"]

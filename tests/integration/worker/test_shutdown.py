@@ -1,0 +1,81 @@
+"""A worker stopped with SIGTERM hands back the countdown polls it holds (no sweeper needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+
+import redis
+from celery import Celery
+
+from api.app import create_app
+from models.jobs import Job, Phase
+from models.settings import Settings
+from tests.integration.conftest import SPEC_T2V
+from tests.stack import process, wait_until
+
+BROKER_URL = "redis://127.0.0.1:6379/13"
+
+
+def _worker(env: dict[str, str], log):  # type: ignore[no-untyped-def]
+    args = [
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "-Q",
+        "submit,poll",
+        "-c",
+        "2",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "INFO",
+    ]
+    return process(args, env=env, log_path=log)
+
+
+def test_sigterm_hands_back_held_polls(
+    worker_db_url, worker_sessions, live_sandbox, tmp_path
+) -> None:
+    broker = redis.Redis.from_url(BROKER_URL)
+    broker.flushdb()
+    env = {
+        "DATABASE_URL": worker_db_url,
+        "BROKER_URL": BROKER_URL,
+        "PIAPI_BASE_URL": live_sandbox.url,
+        "PIAPI_API_KEY": "",
+        "POLL_INTERVAL_SECONDS": "4",  # long enough to stop the worker mid-countdown
+    }
+    sender = Celery("shutdown-test")
+    sender.config_from_object("celeryconfig")
+    sender.conf.broker_url = BROKER_URL
+    settings = dataclasses.replace(Settings.from_env(), database_url=worker_db_url)
+    client = create_app(
+        settings,
+        session_factory=worker_sessions,
+        enqueue_submit=lambda job_id: sender.send_task("workers.tasks.submit_job", (job_id,)),
+    ).test_client()
+
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with _worker(env, first_log) as first:
+        wait_until(lambda: b"ready." in first_log.read_bytes(), timeout_s=60, what="worker")
+        video_id = int(client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"])
+
+        def polling() -> bool:
+            with worker_sessions() as s:
+                return s.get(Job, video_id).phase is Phase.POLLING
+
+        wait_until(polling, timeout_s=20, what="submission")
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
+
+    # The countdown poll the first worker held is back on the broker, not lost.
+    assert broker.llen("poll") == 1
+    with _worker(env, second_log):
+
+        def completed() -> bool:
+            with worker_sessions() as s:
+                return s.get(Job, video_id).phase is Phase.DONE
+
+        wait_until(completed, timeout_s=30, what="the handed-back poll to finish the job")
