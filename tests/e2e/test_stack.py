@@ -6,17 +6,12 @@ file broker) that `make up` falls back to when neither is configured or reachabl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-import redis
 import requests
 
 from providers.sandbox.app import MEDIA_DIR
 from providers.sandbox.engine import FAIL_MARKER
-from tests.stack import ROOT, free_port, fresh_database, process, wait_http, wait_until
+from tests.e2e.conftest import Stack
+from tests.stack import wait_until
 
 SPEC_T2V = {
     "campaign_id": "123",
@@ -36,48 +31,6 @@ SPEC_I2V = {
     "aspect_ratio": "16:9",
     "provider": "piapi_wanx_1.3b",
 }
-
-
-@dataclass
-class Stack:
-    api: str
-    sandbox: str
-    log: Path
-
-
-@pytest.fixture(scope="module", params=["postgres-redis", "embedded"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp(request.param)
-    api_port, sandbox_port, flower_port = free_port(), free_port(), free_port()
-    env = {
-        "API_PORT": str(api_port),
-        "SANDBOX_PORT": str(sandbox_port),
-        "FLOWER_PORT": str(flower_port),
-        "DATA_DIR": str(data_dir),
-        "PIAPI_API_KEY": "",
-        "PIAPI_BASE_URL": "",
-        "SANDBOX_URL": "",
-        "POLL_INTERVAL_SECONDS": "0.5",
-        "SANDBOX_TIME_SCALE": "0.02",
-        "API_WORKERS": "1",
-        "POLL_CONCURRENCY": "4",
-    }
-    if request.param == "embedded":
-        env |= {"EMBEDDED": "1", "DATABASE_URL": "", "BROKER_URL": ""}
-    else:
-        redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
-        env |= {
-            "DATABASE_URL": fresh_database("videogen_e2e"),
-            "BROKER_URL": "redis://127.0.0.1:6379/14",
-        }
-    log = data_dir / "stack.log"
-    with process([str(ROOT / "bin" / "up")], env=env, log_path=log) as proc:
-        api = f"http://127.0.0.1:{api_port}"
-        wait_http(f"{api}/healthz", proc=proc, log_path=log)
-        wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", proc=proc, log_path=log)
-        yield Stack(api, f"http://127.0.0.1:{sandbox_port}", log)
 
 
 def _finished(stack: Stack, video_id: str) -> dict:
