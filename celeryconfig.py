@@ -84,11 +84,16 @@ worker_soft_shutdown_timeout = 40.0
 worker_enable_soft_shutdown_on_idle = True
 
 # One direct exchange per queue, so a message for one pool never lands in another.
-task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("submit", "poll"))
+task_queues = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("submit", "poll", "callbacks")
+)
 task_default_queue = "submit"
 task_routes = {
     "workers.tasks.submit_job": {"queue": "submit"},
     "workers.tasks.poll_job": {"queue": "poll"},
+    "workers.tasks.check_job": {"queue": "poll"},
+    "workers.tasks.cancel_at_piapi": {"queue": "poll"},
+    "workers.tasks.deliver_webhook": {"queue": "callbacks"},
     "workers.tasks.sweep_jobs": {"queue": "submit"},
 }
 

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, send_from_directory
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import videos
+from api import account, piapi_webhooks, videos
+from api.auth import install_auth
+from api.cli import register_cli
+from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
 from models.db import make_engine, make_session_factory
 from models.settings import Settings, get_settings
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-def _enqueue_with_celery(job_id: int) -> None:
-    from workers.tasks import submit_job  # imported late: only the API process needs it
-
-    submit_job.delay(job_id)
+DOCS_ASSETS = "/api/docs-assets/"
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     session_factory: sessionmaker[Session] | None = None,
-    enqueue_submit: Callable[[int], None] | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> Flask:
-    """Build the WSGI app. Tests pass their own session factory and enqueue function."""
+    """Build the WSGI app. Tests pass their own session factory and dispatcher."""
     settings = settings or get_settings()
     factory = session_factory or make_session_factory(make_engine(settings.database_url))
 
@@ -40,16 +37,31 @@ def create_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served from the swagger-ui-bundle package: the docs work with no CDN.
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Text- and image-to-video jobs through PiAPI."},
+        },
     )
     app.extensions["settings"] = settings
-    app.extensions["enqueue_submit"] = enqueue_submit or _enqueue_with_celery
+    app.extensions["dispatcher"] = dispatcher or CeleryDispatcher()
 
     @app.before_request
     def _require_json() -> Any:
-        if request.method in _BODY_METHODS and not request.is_json:
+        if request.method in _BODY_METHODS and request.content_length and not request.is_json:
+            return error_body("unsupported_media_type", "Send the body as application/json."), 415
+        if (
+            request.method in _BODY_METHODS
+            and not request.content_length
+            and request.path in ("/api/video/generate",)
+        ):
             return error_body("unsupported_media_type", "Send the body as application/json."), 415
         g.db = factory()
         return None
+
+    install_auth(app, factory)
 
     @app.teardown_request
     def _close_session(_exc: BaseException | None) -> None:
@@ -62,8 +74,17 @@ def create_app(
         return resp
 
     api = JobsApi(app)
-    api.register_blueprint(videos.blp)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in (videos.blp, account.blp, piapi_webhooks.blp):
+        api.register_blueprint(blueprint)
     register_error_handlers(app)
+    register_cli(app, factory)
+
+    @app.get(f"{DOCS_ASSETS}<path:name>")
+    def docs_assets(name: str) -> Response:
+        import swagger_ui_bundle
+
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, name)
 
     @app.get("/healthz")
     def healthz() -> Any:

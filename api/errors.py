@@ -35,6 +35,7 @@ class APIError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, fields: Mapping[str, list[str]] | None = None) -> None:
         super().__init__(message)
@@ -116,7 +117,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> Any:
-        return error_body(exc.code, exc.message, exc.fields), exc.status
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return error_body(exc.code, exc.message, exc.fields), exc.status, headers
 
     @app.errorhandler(ma.ValidationError)
     def _invalid(exc: ma.ValidationError) -> Any:

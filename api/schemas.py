@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from models.jobs import Status
+from models.views import JobSchema, UTCDateTime
+from models.webhooks import DEFAULT_EVENTS, EVENTS
 from providers.catalogue import ASPECT_RATIOS, BY_KEY, IMAGE_TO_VIDEO, MODES
 from providers.prompts import DEFAULT_STYLE, STYLE_PROMPTS
 
 MAX_SCRIPT_CHARS = 4000
 MAX_DURATION_S = 600
 MAX_URL_CHARS = 2048
+MIN_DEADLINE_S = 30
+MAX_DEADLINE_S = 24 * 3600
 INT32_MAX = 2**31 - 1
 
 
@@ -30,15 +34,6 @@ class DigitsInteger(fields.Integer):
                 raise self.make_error("invalid")
             value = int(value)
         return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
-
-
-class UTCDateTime(fields.DateTime):
-    """ISO 8601 in UTC with a Z, as the spec shows it: 2024-01-15T10:30:00Z."""
-
-    def _serialize(self, value: dt.datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        if value is None:
-            return None
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class GenerateRequest(ma.Schema):
@@ -80,6 +75,27 @@ class GenerateRequest(ma.Schema):
         metadata={"description": "Image to animate; required for image_to_video."},
     )
 
+    webhook_url = fields.Url(
+        load_default=None,
+        allow_none=True,
+        schemes={"http", "https"},
+        validate=validate.Length(max=MAX_URL_CHARS),
+        metadata={"description": "We POST the job's status body here (Standard Webhooks)."},
+    )
+    webhook_events = fields.List(
+        fields.String(validate=validate.OneOf(EVENTS)),
+        load_default=lambda: list(DEFAULT_EVENTS),
+        validate=validate.Length(min=1, max=len(EVENTS)),
+        metadata={"description": "Which events to send; default completed, failed, canceled."},
+    )
+    deadline_seconds = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=MIN_DEADLINE_S, max=MAX_DEADLINE_S),
+        metadata={"description": "Fail the job (and cancel it at PiAPI) after this long."},
+    )
+
     @ma.validates_schema
     def _image_matches_mode(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("script", "x").strip():
@@ -102,43 +118,10 @@ class LibraryQuery(ma.Schema):
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-
-
-class JobSchema(ma.Schema):
-    """A video job as clients see it (status, generate and library bodies)."""
-
-    video_id = fields.Function(lambda job: str(job.id), metadata={"type": "string"})
-    status = fields.String(metadata={"description": "processing, completed, failed or canceled"})
-    progress = fields.Integer()
-    generation_mode = fields.String()
-    provider = fields.String()
-    model_name = fields.String()
-    campaign_id = fields.Function(
-        lambda job: None if job.campaign_id is None else str(job.campaign_id),
-        metadata={"type": "string", "nullable": True},
-    )
-    script = fields.String()
-    style = fields.String()
-    aspect_ratio = fields.String()
-    image_url = fields.String(allow_none=True)
-    duration = fields.Integer(
-        attribute="actual_duration", metadata={"description": "Seconds of video made"}
-    )
-    requested_duration = fields.Integer()
-    cost = fields.Float(metadata={"description": "USD"})
-    video_url = fields.String(allow_none=True)
-    video_raw_url = fields.String(allow_none=True)
-    thumbnail_url = fields.String(allow_none=True)
-    last_frame_url = fields.String(allow_none=True)
-    video_width = fields.Integer(allow_none=True)
-    video_height = fields.Integer(allow_none=True)
-    task_id = fields.String(allow_none=True, metadata={"description": "PiAPI's task id"})
-    notice = fields.String(allow_none=True)
-    error_code = fields.String(allow_none=True)
-    error_message = fields.String(allow_none=True)
-    created_at = UTCDateTime()
-    started_at = UTCDateTime(allow_none=True)
-    completed_at = UTCDateTime(allow_none=True)
+    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    generation_mode = fields.String(validate=validate.OneOf(MODES))
+    provider = fields.String(validate=validate.OneOf(list(BY_KEY)))
+    campaign_id = DigitsInteger(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
 
 
 class LibraryPage(ma.Schema):
@@ -148,3 +131,74 @@ class LibraryPage(ma.Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class AttemptSchema(ma.Schema):
+    attempt = fields.Integer()
+    at = UTCDateTime()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+
+
+class DeliverySchema(ma.Schema):
+    """One webhook event for a job, with every attempt to deliver it."""
+
+    id = fields.String(metadata={"description": "The webhook-id header, stable across retries"})
+    event = fields.String()
+    state = fields.String(metadata={"description": "pending, delivered or failed"})
+    attempts = fields.List(fields.Nested(AttemptSchema), attribute="attempt_list")
+    next_attempt_at = UTCDateTime(allow_none=True)
+    delivered_at = UTCDateTime(allow_none=True)
+
+
+class JobDetailSchema(JobSchema):
+    """The status body: the job, plus its webhook deliveries."""
+
+    webhook_deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class ModeSchema(ma.Schema):
+    task_type = fields.String()
+    model_name = fields.String()
+    price_usd = fields.Float(metadata={"description": "for the shortest clip"})
+    notice = fields.String(allow_none=True)
+
+
+class ProviderSchema(ma.Schema):
+    """One entry of the catalogue, as this user may see it."""
+
+    provider = fields.String()
+    piapi_model = fields.String()
+    modes = fields.Dict(keys=fields.String(), values=fields.Nested(ModeSchema))
+    aspect_ratios = fields.List(fields.String())
+    clip_lengths_s = fields.List(fields.Integer())
+    deadline_s = fields.Integer()
+    allowed = fields.Boolean(metadata={"description": "whether your tier may use it"})
+
+
+class ProvidersBody(ma.Schema):
+    providers = fields.List(fields.Nested(ProviderSchema))
+
+
+class AccountSchema(ma.Schema):
+    """Who the key belongs to, what the tier allows, and the webhook signing secret."""
+
+    user_id = fields.Integer()
+    tier = fields.String()
+    price_cap_usd = fields.Float(allow_none=True)
+    max_in_flight = fields.Integer()
+    in_flight = fields.Integer()
+    webhook_secret = fields.String(metadata={"description": "whsec_...: verifies our webhooks"})
+
+
+class IdempotencyHeader(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # every other header
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "Retrying with the same key returns the original job."},
+    )

@@ -1,39 +1,104 @@
-"""Turning a validated generate request into a job row, priced and with its prompt."""
+"""Accepting a generate request: idempotency, the tier's limits, then a priced job row."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
-from api.errors import InvalidRequestError, ProviderNotAllowedError
-from api.identity import User
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
+from models.accounts import lock_user
 from models.db import utcnow
-from models.jobs import Job
+from models.jobs import Job, Status
+from models.tiers import TIERS
 from providers.prompts import build_prompt
-from providers.selection import (
-    ModeNotSupportedError,
-    TierNotAllowedError,
-    select_provider,
-)
+from providers.selection import ModeNotSupportedError, TierNotAllowedError, select_provider
+from providers.url_guard import refusal
 
 
-def new_job(req: dict[str, Any], user: User) -> Job:
+class IdempotencyConflictError(APIError):
+    status, code = 409, "conflict"
+
+
+class TooManyInFlightError(APIError):
+    status, code = 429, "rate_limited"
+    retry_after_s = 30
+
+
+def request_hash(raw: Any) -> str:
+    """A stable digest of a request body, to tell a retry from a different request."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def accept(
+    db: Session, req: dict[str, Any], user: Principal, *, key: str | None, body_hash: str
+) -> tuple[Job, bool]:
+    """The job for this request and whether it is new. Commits a new job before returning."""
+    if key is not None and (existing := _replay(db, user, key, body_hash)) is not None:
+        return existing, False
+
+    job = new_job(req, user)
+    job.idempotency_key, job.request_hash = key, body_hash
+    lock_user(db, user.id)  # concurrent requests of one user are counted one at a time
+    limit = TIERS[user.tier].max_in_flight
+    if _in_flight(db, user.id) >= limit:
+        db.rollback()
+        raise TooManyInFlightError(
+            f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
+        )
+    db.add(job)
+    try:
+        db.commit()  # accepted means durable: the row exists before we answer
+    except IntegrityError:
+        # Another request with the same Idempotency-Key committed first.
+        db.rollback()
+        if key is None or (existing := _replay(db, user, key, body_hash)) is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def _replay(db: Session, user: Principal, key: str, body_hash: str) -> Job | None:
+    job = db.scalar(select(Job).where(Job.user_id == user.id, Job.idempotency_key == key))
+    if job is not None and job.request_hash != body_hash:
+        raise IdempotencyConflictError(
+            "This Idempotency-Key was used with a different request body."
+        )
+    return job
+
+
+def _in_flight(db: Session, user_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.user_id == user_id, Job.status == Status.PROCESSING)
+    )
+
+
+def new_job(req: dict[str, Any], user: Principal) -> Job:
     """A job ready to commit, or an APIError saying why no provider can run it."""
     mode = req["generation_mode"]
     try:
         chosen = select_provider(
-            duration_s=req["duration"],
-            mode=mode,
-            tier=user.tier,
-            forced=req["provider"],
+            duration_s=req["duration"], mode=mode, tier=user.tier, forced=req["provider"]
         )
     except ModeNotSupportedError as exc:
         raise InvalidRequestError(str(exc), fields={"provider": [str(exc)]}) from exc
     except TierNotAllowedError as exc:
         raise ProviderNotAllowedError(str(exc), fields={"provider": [str(exc)]}) from exc
+    _check_webhook_url(req.get("webhook_url"))
 
     model = chosen.model
     now = utcnow()
+    deadline_s = req.get("deadline_seconds") or model.deadline_s
     return Job(
         user_id=user.id,
         campaign_id=req["campaign_id"],
@@ -50,7 +115,18 @@ def new_job(req: dict[str, Any], user: User) -> Job:
         actual_duration=chosen.clip_s,
         cost=chosen.cost,
         notice=chosen.spec.notice,
+        webhook_url=req.get("webhook_url"),
+        webhook_events=list(req.get("webhook_events") or []) if req.get("webhook_url") else None,
         created_at=now,
         updated_at=now,
-        deadline_at=now + dt.timedelta(seconds=model.deadline_s),
+        deadline_at=now + dt.timedelta(seconds=deadline_s),
     )
+
+
+def _check_webhook_url(url: str | None) -> None:
+    if url is None:
+        return
+    allow_private = current_app.extensions["settings"].webhook_allow_private
+    if (why := refusal(url, allow_private=allow_private)) is not None:
+        message = f"webhook_url is refused: {why}."
+        raise InvalidRequestError(message, fields={"webhook_url": [message]})

@@ -1,66 +1,134 @@
-"""The spec's three endpoints: generate, status, library."""
+"""The spec's three endpoints (generate, status, library), and cancel."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from api.auth import current_user
 from api.errors import APIError
-from api.identity import current_user
-from api.schemas import GenerateRequest, JobSchema, LibraryPage, LibraryQuery
-from api.submissions import new_job
+from api.schemas import (
+    GenerateRequest,
+    IdempotencyHeader,
+    JobDetailSchema,
+    JobSchema,
+    LibraryPage,
+    LibraryQuery,
+)
+from api.submissions import accept, request_hash
+from models import jobs, webhooks
 from models.jobs import Job
 
 log = logging.getLogger(__name__)
 
 blp = Blueprint("videos", __name__, url_prefix="/api/video", description="Video generation jobs")
 
+# Every route answers these; flask-smorest documents them in the OpenAPI.
+COMMON_ERRORS = (401, 503)
+
 
 class JobNotFoundError(APIError):
     status, code = 404, "not_found"
 
 
+class AlreadyFinishedError(APIError):
+    status, code = 409, "conflict"
+
+
+def _owned_job(video_id: int) -> Job:
+    job = g.db.get(Job, video_id)
+    if job is None or job.user_id != current_user().id:
+        # Another user's job looks exactly like one that does not exist.
+        raise JobNotFoundError(f"No video {video_id}.")
+    return job
+
+
+def _document(*statuses: int):  # type: ignore[no-untyped-def]
+    def decorate(view):  # type: ignore[no-untyped-def]
+        for status in (*statuses, *COMMON_ERRORS):
+            view = blp.alt_response(status, schema="Error", description=f"{status} error")(view)
+        return view
+
+    return decorate
+
+
 @blp.route("/generate", methods=["POST"])
+@blp.arguments(IdempotencyHeader, location="headers")
 @blp.arguments(GenerateRequest)
-@blp.response(202, JobSchema)
-@blp.alt_response(403, description="The user's tier may not use that provider")
-def generate(req: dict[str, Any]) -> Job:
+@blp.response(202, JobSchema, description="Accepted: the job is stored")
+@blp.alt_response(200, schema=JobSchema, description="A retry with the same Idempotency-Key")
+@_document(400, 403, 409, 413, 415, 422, 429)
+def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
     """Accept a video request; the job is stored before this answers."""
-    job = new_job(req, current_user())
-    g.db.add(job)
-    g.db.commit()  # accepted means durable: the row exists before we answer
+    key = headers.get("idempotency_key")
+    job, created = accept(
+        g.db, req, current_user(), key=key, body_hash=request_hash(request.get_json())
+    )
+    if not created:
+        return JobSchema().dump(job), 200
     try:
-        current_app.extensions["enqueue_submit"](job.id)
+        current_app.extensions["dispatcher"].submit(job.id)
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
 
 
 @blp.route("/status/<int:video_id>", methods=["GET"])
-@blp.response(200, JobSchema)
+@blp.response(200, JobDetailSchema)
+@_document(404)
 def status(video_id: int) -> Job:
-    """One job's status, progress and, once done, its result or error."""
-    job = g.db.get(Job, video_id)
-    if job is None or job.user_id != current_user().id:
-        raise JobNotFoundError(f"No video {video_id}.")
+    """One job's status, progress and, once done, its result or error and webhook deliveries."""
+    job = _owned_job(video_id)
+    deliveries = webhooks.deliveries_for(g.db, job.id)
+    attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
+    for delivery in deliveries:
+        delivery.attempt_list = [a for a in attempts if a.delivery_id == delivery.id]
+    job.webhook_deliveries = deliveries  # read by JobDetailSchema; not a column
+    return job
+
+
+@blp.route("/<int:video_id>/cancel", methods=["POST"])
+@blp.response(200, JobSchema)
+@_document(404, 409)
+def cancel(video_id: int) -> Job:
+    """Stop following the job and mark it canceled; PiAPI is asked to cancel if it can."""
+    job = _owned_job(video_id)
+    had_task = job.task_id is not None
+    if not jobs.cancel(g.db, job.id):
+        raise AlreadyFinishedError(f"Video {video_id} has already finished as {job.status}.")
+    delivery = webhooks.record_event(g.db, job.id, "canceled")
+    g.db.commit()
+    dispatcher = current_app.extensions["dispatcher"]
+    try:
+        if had_task:
+            dispatcher.cancel_remote(job.id)
+        if delivery:
+            dispatcher.deliver(delivery)
+    except Exception:
+        log.exception("job %s: enqueue after cancel failed", job.id)
+    g.db.refresh(job)
     return job
 
 
 @blp.route("/library", methods=["GET"])
 @blp.arguments(LibraryQuery, location="query")
 @blp.response(200, LibraryPage)
+@_document(422)
 def library(query: dict[str, Any]) -> dict[str, Any]:
-    """The user's videos, newest first, a page at a time."""
+    """The user's videos, newest first, a page at a time, optionally filtered."""
     page, per_page = query["page"], query["per_page"]
-    mine = Job.user_id == current_user().id
-    total = g.db.scalar(select(func.count()).select_from(Job).where(mine))
+    where = [Job.user_id == current_user().id]
+    for name in ("status", "generation_mode", "provider", "campaign_id"):
+        if query.get(name) is not None:
+            where.append(getattr(Job, name) == query[name])
+    total = g.db.scalar(select(func.count()).select_from(Job).where(*where))
     videos = g.db.scalars(
         select(Job)
-        .where(mine)
+        .where(*where)
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)

@@ -114,10 +114,21 @@ class Job(Base):
     deadline_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     provider_response: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    # Idempotency-Key of the request that created the job, and a hash of its body.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_events: Mapped[list[str] | None] = mapped_column(_JSON)
 
     __table_args__ = (
         Index("ix_video_generations_user_created", "user_id", "created_at"),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
+        Index(
+            "uq_video_generations_user_idempotency",
+            "user_id",
+            "idempotency_key",
+            unique=True,
+        ),
     )
 
 
@@ -256,10 +267,11 @@ def finish(
     )
 
 
-def expire_overdue(session: Session, *, now: dt.datetime) -> list[int]:
-    """Fail every unfinished job past its deadline with `timeout`; returns their ids."""
-    return list(
-        session.scalars(
+def expire_overdue(session: Session, *, now: dt.datetime) -> list[tuple[int, str | None]]:
+    """Fail every unfinished job past its deadline with `timeout`: (id, PiAPI task id)."""
+    return [
+        (job_id, task_id)
+        for job_id, task_id in session.execute(
             update(Job)
             .where(Job.phase != Phase.DONE, Job.deadline_at < now)
             .values(
@@ -272,10 +284,10 @@ def expire_overdue(session: Session, *, now: dt.datetime) -> list[int]:
                 completed_at=now,
                 updated_at=now,
             )
-            .returning(Job.id)
+            .returning(Job.id, Job.task_id)
             .execution_options(synchronize_session=False)
         )
-    )
+    ]
 
 
 def touch_stale_queued(
@@ -362,3 +374,8 @@ def restart_overdue_polls(
         ):
             restarted.append((job_id, token))
     return restarted
+
+
+def cancel(session: Session, job_id: int) -> bool:
+    """Mark an unfinished job canceled; any poll chain or submission in flight sees it and stops."""
+    return finish(session, job_id, status=Status.CANCELED)

@@ -29,8 +29,9 @@ class Settings:
     poll_interval_s: float
     piapi_connect_timeout_s: float
     piapi_read_timeout_s: float
-    dev_user_id: int
-    dev_user_tier: str
+    public_base_url: str | None  # set: PiAPI is asked to call /api/webhooks/piapi
+    piapi_webhook_secret: str | None
+    webhook_allow_private: bool  # let webhook_url reach loopback/private hosts (local dev)
     max_request_bytes: int
     sandbox_time_scale: float
     sandbox_fail_rate: float
@@ -62,8 +63,9 @@ class Settings:
             poll_interval_s=float(_env("POLL_INTERVAL_SECONDS", "30")),
             piapi_connect_timeout_s=float(_env("PIAPI_CONNECT_TIMEOUT_SECONDS", "5")),
             piapi_read_timeout_s=float(_env("PIAPI_READ_TIMEOUT_SECONDS", "30")),
-            dev_user_id=int(_env("DEV_USER_ID", "1")),
-            dev_user_tier=_env("DEV_USER_TIER", "pro"),
+            public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
+            piapi_webhook_secret=os.environ.get("PIAPI_WEBHOOK_SECRET") or None,
+            webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
             max_request_bytes=int(_env("MAX_REQUEST_BYTES", str(64 * 1024))),
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),

@@ -105,6 +105,14 @@ class PiAPIClient:
         except (ValueError, MalformedTaskError) as exc:
             raise ProviderTransientError(f"unreadable task body: {exc}") from exc
 
+    def cancel_task(self, task_id: str) -> bool:
+        """DELETE /api/v1/task/{id}. False when PiAPI refuses (it cancels only pending tasks)."""
+        try:
+            self._read("DELETE", f"/api/v1/task/{task_id}")
+        except ProviderRejectedError:
+            return False
+        return True
+
     def _read(self, method: str, path: str) -> requests.Response:
         try:
             resp = self._send(method, path)

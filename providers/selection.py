@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from models.tiers import TIERS
 from providers.catalogue import BY_KEY, ModeSpec, ProviderModel
 
 # Highest price per clip each tier may run; None means no cap.
 TIER_PRICE_CAPS: Mapping[str, Decimal | None] = MappingProxyType(
-    {"free": Decimal("0.12"), "pro": None}
+    {name: tier.price_cap_usd for name, tier in TIERS.items()}
 )
 
 # The spec's auto-selection, cheapest first: (longest requested duration, provider).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import redis
+import requests
 from celery import Celery
 from celery.signals import beat_init, worker_ready
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,28 @@ def piapi() -> PiAPIClient:
         settings.piapi_api_key or SANDBOX_KEY,
         timeouts=Timeouts(settings.piapi_connect_timeout_s, settings.piapi_read_timeout_s),
     )
+
+
+@cache
+def webhook_http() -> requests.Session:
+    """The HTTP session that delivers our webhooks (never the PiAPI client's)."""
+    return requests.Session()
+
+
+def webhook_allow_private() -> bool:
+    """WEBHOOK_ALLOW_PRIVATE: let webhooks reach loopback and private hosts (local dev)."""
+    return get_settings().webhook_allow_private
+
+
+def piapi_webhook_config() -> dict[str, str] | None:
+    """What to ask PiAPI to call back, when PUBLIC_BASE_URL and PIAPI_WEBHOOK_SECRET are set."""
+    settings = get_settings()
+    if not (settings.public_base_url and settings.piapi_webhook_secret):
+        return None
+    return {
+        "endpoint": settings.public_base_url.rstrip("/") + "/api/webhooks/piapi",
+        "secret": settings.piapi_webhook_secret,
+    }
 
 
 def poll_interval_s() -> float:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs
+from models import jobs, webhooks
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
@@ -24,10 +24,12 @@ class PollOutcome:
     """What the poll chain does next: ask again in next_poll_in_s, or stop (None).
 
     is_retry marks a poll that PiAPI could not answer: the chain backs off.
+    deliveries are webhook events recorded by this poll, to send once it has committed.
     """
 
     next_poll_in_s: float | None
     is_retry: bool = False
+    deliveries: tuple[str, ...] = ()
 
 
 STOP = PollOutcome(None)
@@ -37,30 +39,27 @@ def poll_once(
     sessions: sessionmaker[Session],
     client: PiAPIClient,
     job_id: int,
-    token: uuid.UUID,
+    token: uuid.UUID | None,
     *,
     interval_s: float,
     retry_wait_s: Callable[[float | None], float],
 ) -> PollOutcome:
-    """Ask PiAPI once and record the answer. Safe to run twice, late, or from a stale chain."""
+    """Ask PiAPI once and record the answer. Safe to run twice, late, or from a stale chain.
+
+    token None means "whatever chain is current" (a one-off check after a PiAPI webhook).
+    """
     with sessions.begin() as session:
         job = session.get(Job, job_id)
-        if job is None or job.phase != Phase.POLLING or job.poll_token != token:
-            return STOP  # a stale chain, or the job already ended
-        task_id, deadline = job.task_id, job.deadline_at
-    assert task_id is not None  # polling implies PiAPI gave us an id
+        if job is None or job.phase != Phase.POLLING:
+            return STOP  # the job already ended
+        if token is not None and job.poll_token != token:
+            return STOP  # a stale chain
+        token = job.poll_token
+        task_id, deadline, progress = job.task_id, job.deadline_at, job.progress
+    assert task_id is not None and token is not None  # polling implies both
 
     if utcnow() >= deadline:
-        with sessions.begin() as session:
-            jobs.finish(
-                session,
-                job_id,
-                status=Status.FAILED,
-                token=token,
-                error_code="timeout",
-                error_message="PiAPI did not finish the task before the job's deadline.",
-            )
-        return STOP
+        return _timed_out(sessions, job_id, token)
 
     try:
         result = client.get_task(task_id)  # no DB connection is held during this call
@@ -75,7 +74,7 @@ def poll_once(
         return PollOutcome(wait, is_retry=True) if alive else STOP
     except ProviderRejectedError as exc:
         with sessions.begin() as session:
-            jobs.finish(
+            ended = jobs.finish(
                 session,
                 job_id,
                 status=Status.FAILED,
@@ -83,12 +82,13 @@ def poll_once(
                 error_code="provider_task_lost",
                 error_message=str(exc),
             )
-        return STOP
+            sent = _event(session, job_id, "failed") if ended else ()
+        return PollOutcome(None, deliveries=sent)
 
     with sessions.begin() as session:
         if result.is_final:
-            record_verdict(session, job_id, result, token=token)
-            return STOP
+            ended, event = record_verdict(session, job_id, result, token=token)
+            return PollOutcome(None, deliveries=_event(session, job_id, event) if ended else ())
         recorded = jobs.record_poll(
             session,
             job_id,
@@ -97,13 +97,33 @@ def poll_once(
             next_poll_at=utcnow() + dt.timedelta(seconds=interval_s),
             response=dict(result.raw),
         )
-    return PollOutcome(interval_s) if recorded else STOP
+        moved = recorded and result.progress is not None and result.progress != progress
+        sent = _event(session, job_id, "progress") if moved else ()
+    return PollOutcome(interval_s, deliveries=sent) if recorded else STOP
+
+
+def _timed_out(sessions: sessionmaker[Session], job_id: int, token: uuid.UUID) -> PollOutcome:
+    with sessions.begin() as session:
+        ended = jobs.finish(
+            session,
+            job_id,
+            status=Status.FAILED,
+            token=token,
+            error_code="timeout",
+            error_message="PiAPI did not finish the task before the job's deadline.",
+        )
+        return PollOutcome(None, deliveries=_event(session, job_id, "failed") if ended else ())
+
+
+def _event(session: Session, job_id: int, event: str) -> tuple[str, ...]:
+    delivery = webhooks.record_event(session, job_id, event)
+    return (delivery,) if delivery else ()
 
 
 def record_verdict(
     session: Session, job_id: int, result: TaskResult, *, token: uuid.UUID | None
-) -> bool:
-    """Store PiAPI's final verdict on the job; False if the job had already ended."""
+) -> tuple[bool, str]:
+    """Store PiAPI's final verdict; returns whether the job ended now, and as what."""
     raw = dict(result.raw)
     if result.state is RemoteState.COMPLETED and result.media.video_url:
         media = result.media
@@ -121,28 +141,24 @@ def record_verdict(
             video_width=media.width,
             video_height=media.height,
         )
-    elif result.state is RemoteState.COMPLETED:
-        ended = jobs.finish(
-            session,
-            job_id,
-            status=Status.FAILED,
-            token=token,
-            counts_poll=True,
-            provider_response=raw,
-            error_code="provider_output_missing",
-            error_message="PiAPI reported completion but gave no video URL.",
-        )
+        if ended:
+            log.info("job %s completed at PiAPI", job_id)
+        return ended, "completed"
+    if result.state is RemoteState.COMPLETED:
+        code, message = "provider_output_missing", "PiAPI reported completion but no video URL."
     else:
-        ended = jobs.finish(
-            session,
-            job_id,
-            status=Status.FAILED,
-            token=token,
-            counts_poll=True,
-            provider_response=raw,
-            error_code=result.error_code or "provider_failed",
-            error_message=result.error_message,
-        )
+        code = result.error_code or "provider_failed"
+        message = result.error_message or "PiAPI reported the task failed."
+    ended = jobs.finish(
+        session,
+        job_id,
+        status=Status.FAILED,
+        token=token,
+        counts_poll=True,
+        provider_response=raw,
+        error_code=code,
+        error_message=message,
+    )
     if ended:
-        log.info("job %s ended at PiAPI as %s", job_id, result.status_word)
-    return ended
+        log.info("job %s failed at PiAPI (%s)", job_id, code)
+    return ended, "failed"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs
+from models import jobs, webhooks
 from models.db import utcnow
 from models.jobs import Job, Status
 from providers.catalogue import BY_KEY
@@ -48,6 +48,13 @@ class RetryIn:
     wait_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The job failed at submission; deliveries are its webhook events to send."""
+
+    deliveries: tuple[str, ...]
+
+
 def submit_once(
     sessions: sessionmaker[Session],
     client: PiAPIClient,
@@ -55,15 +62,19 @@ def submit_once(
     *,
     first_poll_in_s: float,
     retry_wait_s: Callable[[float | None], float],
-) -> Submitted | RetryIn | None:
+    webhook_config: dict[str, str] | None = None,
+) -> Submitted | RetryIn | Ended | None:
     """Claim the job, create its PiAPI task and record it. None: nothing left to do.
 
     retry_wait_s maps PiAPI's Retry-After (or None) to the wait before the next try.
+    webhook_config, when given, asks PiAPI to call us back when the task changes.
     """
     with sessions.begin() as session:
         if not jobs.claim_for_submit(session, job_id):
             return None  # a duplicate message: someone else claimed it, or it ended
         body, deadline = _request_body(session, job_id)
+    if webhook_config:
+        body["config"] = {"webhook_config": webhook_config}
 
     # The claim is committed and no connection is held while PiAPI answers.
     try:
@@ -72,26 +83,31 @@ def submit_once(
         wait = retry_wait_s(exc.retry_after)
         retry_at = utcnow() + dt.timedelta(seconds=wait)
         if retry_at >= deadline:
-            _fail(sessions, job_id, "provider_unavailable", f"PiAPI kept refusing: {exc}")
-            return None
+            return _fail(sessions, job_id, "provider_unavailable", f"PiAPI kept refusing: {exc}")
         with sessions.begin() as session:
             jobs.release_claim(session, job_id, retry_at=retry_at)
         log.warning("job %s: create refused (%s); retry in %.1fs", job_id, exc, wait)
         return RetryIn(wait)
     except ProviderRejectedError as exc:
-        _fail(sessions, job_id, "provider_rejected", str(exc))
-        return None
+        return _fail(sessions, job_id, "provider_rejected", str(exc))
     except SubmissionUnknownError as exc:
         # PiAPI may have accepted and will charge: resubmitting could pay twice.
-        _fail(sessions, job_id, "submission_unknown", f"{exc}; not resubmitted")
-        return None
+        return _fail(sessions, job_id, "submission_unknown", f"{exc}; not resubmitted")
 
     token = uuid.uuid4()
     recorded = _record_submission(
         sessions, job_id, result.task_id, token, first_poll_in_s, dict(result.raw)
     )
     if not recorded:
-        log.warning("job %s ended while PiAPI task %s was created", job_id, result.task_id)
+        # Canceled (or timed out) while the create was in flight: do not leave the
+        # task running at PiAPI. It is only cancellable while still pending there.
+        cancelled = client.cancel_task(result.task_id)
+        log.warning(
+            "job %s ended while PiAPI task %s was created; cancel %s",
+            job_id,
+            result.task_id,
+            "accepted" if cancelled else "refused",
+        )
         return None
     log.info("job %s submitted as PiAPI task %s", job_id, result.task_id)
     return Submitted(token, first_poll_in_s)
@@ -141,12 +157,16 @@ def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], dt.
     return body, job.deadline_at
 
 
-def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> bool:
+def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> Ended | None:
     with sessions.begin() as session:
-        return jobs.finish(
+        ended = jobs.finish(
             session,
             job_id,
             status=Status.FAILED,
             error_code=code,
             error_message=message,
         )
+        if not ended:
+            return None
+        delivery = webhooks.record_event(session, job_id, "failed")
+        return Ended((delivery,) if delivery else ())

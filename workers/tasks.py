@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from models.jobs import Job
+from providers.url_guard import refusal
 from workers.backoff import backoff_s
-from workers.celery_app import app, piapi, poll_interval_s, sessions, sweep_policy
+from workers.callbacks import deliver_once
+from workers.celery_app import (
+    app,
+    piapi,
+    piapi_webhook_config,
+    poll_interval_s,
+    sessions,
+    sweep_policy,
+    webhook_allow_private,
+    webhook_http,
+)
 from workers.polling import poll_once
-from workers.submission import RetryIn, Submitted, submit_once
+from workers.submission import Ended, RetryIn, Submitted, submit_once
 from workers.sweeper import sweep
+
+log = logging.getLogger(__name__)
 
 # A database that is restarting is waited out; every task re-reads the row, so a
 # retried task does the right thing whatever happened meanwhile.
@@ -34,6 +49,11 @@ def _backoff_for(task: Task) -> Callable[[float | None], float]:
     return wait
 
 
+def _send(deliveries: Iterable[str]) -> None:
+    for delivery_id in deliveries:
+        deliver_webhook.delay(delivery_id, 1)
+
+
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
 def submit_job(self: Task, job_id: int) -> None:
     """Submit one accepted job to PiAPI, then start its poll chain."""
@@ -43,9 +63,12 @@ def submit_job(self: Task, job_id: int) -> None:
         job_id,
         first_poll_in_s=poll_interval_s(),
         retry_wait_s=_backoff_for(self),
+        webhook_config=piapi_webhook_config(),
     )
     if isinstance(outcome, RetryIn):
         raise self.retry(countdown=outcome.wait_s)
+    if isinstance(outcome, Ended):
+        _send(outcome.deliveries)
     if isinstance(outcome, Submitted):
         poll_job.apply_async((job_id, str(outcome.token)), countdown=outcome.first_poll_in_s)
 
@@ -61,6 +84,7 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
         interval_s=poll_interval_s(),
         retry_wait_s=_backoff_for(self),
     )
+    _send(outcome.deliveries)
     if outcome.next_poll_in_s is None:
         return
     if outcome.is_retry:
@@ -68,12 +92,62 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
     poll_job.apply_async((job_id, token), countdown=outcome.next_poll_in_s)
 
 
+@app.task(name="workers.tasks.check_job", **_DB_RETRY)
+def check_job(job_id: int) -> None:
+    """Poll a job once now (PiAPI told us it changed); the job's own chain goes on as before."""
+    outcome = poll_once(
+        sessions(),
+        piapi(),
+        job_id,
+        None,
+        interval_s=poll_interval_s(),
+        retry_wait_s=lambda retry_after: backoff_s(0, retry_after=retry_after),
+    )
+    _send(outcome.deliveries)
+
+
+@app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)
+def cancel_at_piapi(job_id: int) -> None:
+    """Ask PiAPI to cancel a canceled or expired job's task (it can only while pending)."""
+    with sessions()() as session:
+        job = session.get(Job, job_id)
+        task_id = job.task_id if job is not None else None
+    if task_id is None:
+        return
+    cancelled = piapi().cancel_task(task_id)
+    log.info("job %s: PiAPI %s the cancel", job_id, "accepted" if cancelled else "refused")
+
+
+@app.task(bind=True, name="workers.tasks.deliver_webhook", **_DB_RETRY)
+def deliver_webhook(self: Task, delivery_id: str, attempt: int) -> None:
+    """One attempt at one webhook delivery; schedules the next attempt if it failed."""
+    allow_private = webhook_allow_private()
+    wait = deliver_once(
+        sessions(),
+        webhook_http(),
+        delivery_id,
+        attempt,
+        refusal=lambda url: refusal(url, allow_private=allow_private),
+    )
+    if wait is not None:
+        deliver_webhook.apply_async((delivery_id, attempt + 1), countdown=wait)
+
+
+class _CeleryNudges:
+    def submit(self, job_id: int) -> None:
+        submit_job.delay(job_id)
+
+    def poll(self, job_id: int, token: uuid.UUID) -> None:
+        poll_job.delay(job_id, str(token))
+
+    def deliver(self, delivery_id: str, attempt: int) -> None:
+        deliver_webhook.delay(delivery_id, attempt)
+
+    def cancel_remote(self, job_id: int) -> None:
+        cancel_at_piapi.delay(job_id)
+
+
 @app.task(name="workers.tasks.sweep_jobs", **_DB_RETRY)
 def sweep_jobs() -> None:
     """Beat's periodic pass over jobs that fell through (see workers/sweeper.py)."""
-    sweep(
-        sessions(),
-        policy=sweep_policy(),
-        enqueue_submit=lambda job_id: submit_job.delay(job_id),
-        enqueue_poll=lambda job_id, token: poll_job.delay(job_id, str(token)),
-    )
+    sweep(sessions(), policy=sweep_policy(), nudges=_CeleryNudges())

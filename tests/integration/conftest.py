@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
 from models.settings import Settings
@@ -50,7 +51,7 @@ def committed_sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """Sessions that really commit, for tests with several threads; the table is emptied after."""
     yield make_session_factory(engine)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE video_generations RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE video_generations, users, api_keys RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
@@ -61,22 +62,68 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return dataclasses.replace(
-        BASE_SETTINGS, database_url=database_url, dev_user_id=1, dev_user_tier="pro"
-    )
+    return dataclasses.replace(BASE_SETTINGS, database_url=database_url)
+
+
+@dataclasses.dataclass
+class RecordingDispatcher:
+    """Stands in for Celery in API tests: records every message the API sends."""
+
+    submitted: list[int] = dataclasses.field(default_factory=list)
+    cancels: list[int] = dataclasses.field(default_factory=list)
+    checks: list[int] = dataclasses.field(default_factory=list)
+    deliveries: list[str] = dataclasses.field(default_factory=list)
+
+    def submit(self, job_id: int) -> None:
+        self.submitted.append(job_id)
+
+    def cancel_remote(self, job_id: int) -> None:
+        self.cancels.append(job_id)
+
+    def check(self, job_id: int) -> None:
+        self.checks.append(job_id)
+
+    def deliver(self, delivery_id: str) -> None:
+        self.deliveries.append(delivery_id)
 
 
 @pytest.fixture
-def enqueued() -> list[int]:
-    return []
+def dispatcher() -> RecordingDispatcher:
+    return RecordingDispatcher()
 
 
 @pytest.fixture
-def client(
-    settings: Settings, session_factory: sessionmaker[Session], enqueued: list[int]
-) -> FlaskClient:
-    app = create_app(settings, session_factory=session_factory, enqueue_submit=enqueued.append)
-    return app.test_client()
+def enqueued(dispatcher: RecordingDispatcher) -> list[int]:
+    return dispatcher.submitted
+
+
+def new_key(factory: sessionmaker[Session], user_id: int, tier: str) -> str:
+    """Create (or re-tier) a user and return a fresh API key for it."""
+    with factory.begin() as session:
+        return issue_key(session, ensure_user(session, user_id, tier)).secret
+
+
+@pytest.fixture
+def make_client(settings: Settings, session_factory: sessionmaker[Session], dispatcher):  # type: ignore[no-untyped-def]
+    """A test client authenticated as user_id with tier (a new key each time)."""
+
+    def _client(user_id: int = 1, tier: str = "pro", **overrides: object) -> FlaskClient:
+        app = create_app(
+            dataclasses.replace(settings, **overrides),
+            session_factory=session_factory,
+            dispatcher=dispatcher,
+        )
+        client = app.test_client()
+        key = new_key(session_factory, user_id, tier)
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def client(make_client) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return make_client()
 
 
 @pytest.fixture
@@ -112,11 +159,11 @@ def insert_job(
     factory: sessionmaker[Session], body: dict | None = None, *, user_id: int = 1, **columns: object
 ) -> int:
     """Commit a job as the API would accept it; returns its id."""
-    from api.identity import User
+    from api.auth import Principal
     from api.schemas import GenerateRequest
     from api.submissions import new_job
 
-    job = new_job(GenerateRequest().load(body or SPEC_T2V), User(user_id, "pro"))
+    job = new_job(GenerateRequest().load(body or SPEC_T2V), Principal(user_id, "pro"))
     for name, value in columns.items():
         setattr(job, name, value)
     with factory.begin() as session:
@@ -129,3 +176,25 @@ def insert_job(
 def make_job(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """insert_job inside the test's rolled-back transaction."""
     return functools.partial(insert_job, session_factory)
+
+
+@dataclasses.dataclass
+class RecordingNudges:
+    """Stands in for Celery in sweeper tests: records every message the sweeper sends."""
+
+    submits: list[int] = dataclasses.field(default_factory=list)
+    polls: list[tuple[int, object]] = dataclasses.field(default_factory=list)
+    deliveries: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    cancels: list[int] = dataclasses.field(default_factory=list)
+
+    def submit(self, job_id: int) -> None:
+        self.submits.append(job_id)
+
+    def poll(self, job_id: int, token: object) -> None:
+        self.polls.append((job_id, token))
+
+    def deliver(self, delivery_id: str, attempt: int) -> None:
+        self.deliveries.append((delivery_id, attempt))
+
+    def cancel_remote(self, job_id: int) -> None:
+        self.cancels.append(job_id)

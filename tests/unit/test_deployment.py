@@ -43,4 +43,5 @@ def test_queues_have_their_own_worker_pools() -> None:
     procs = _procfile()
     assert procs["submit"][procs["submit"].index("--queues") + 1] == "submit"
     assert procs["poll"][procs["poll"].index("--queues") + 1] == "poll"
+    assert procs["callbacks"][procs["callbacks"].index("--queues") + 1] == "callbacks"
     assert sum(1 for argv in procs.values() if "beat" in argv) == 1  # beat runs once

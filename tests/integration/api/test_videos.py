@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
 from models.jobs import Job
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
 
@@ -121,17 +118,11 @@ def test_unreadable_bodies_are_4xx_json(client, db, enqueued, kwargs, status, co
     assert enqueued == []
 
 
-def test_free_tier_cannot_force_a_premium_provider(settings, session_factory, db) -> None:
-    free = create_app(
-        dataclasses.replace(settings, dev_user_tier="free"),
-        session_factory=session_factory,
-        enqueue_submit=lambda _id: None,
-    )
+def test_free_tier_cannot_force_a_premium_provider(make_client, db) -> None:
+    free = make_client(user_id=5, tier="free")
     before = _count(db)
 
-    resp = free.test_client().post(
-        "/api/video/generate", json={**SPEC_T2V, "provider": "piapi_wanx_14b"}
-    )
+    resp = free.post("/api/video/generate", json={**SPEC_T2V, "provider": "piapi_wanx_14b"})
 
     assert resp.status_code == 403
     error = resp.get_json()["error"]
@@ -140,26 +131,20 @@ def test_free_tier_cannot_force_a_premium_provider(settings, session_factory, db
     assert _count(db) == before
 
 
-def test_free_tier_auto_selection_stays_under_its_cap(settings, session_factory) -> None:
-    free = create_app(
-        dataclasses.replace(settings, dev_user_tier="free"),
-        session_factory=session_factory,
-        enqueue_submit=lambda _id: None,
-    )
-    body = (
-        free.test_client().post("/api/video/generate", json={**SPEC_T2V, "duration": 90}).get_json()
-    )
+def test_free_tier_auto_selection_stays_under_its_cap(make_client) -> None:
+    free = make_client(user_id=5, tier="free")
+    body = free.post("/api/video/generate", json={**SPEC_T2V, "duration": 90}).get_json()
     assert body["provider"] == "piapi_wanx_1.3b"  # the spec would pick 14b at 0.28
 
 
 def test_an_enqueue_failure_still_answers_with_the_durable_job(
-    settings, session_factory, db
+    make_client, dispatcher, monkeypatch, db
 ) -> None:
     def broker_down(_job_id: int) -> None:
         raise ConnectionError("broker unreachable")
 
-    app = create_app(settings, session_factory=session_factory, enqueue_submit=broker_down)
-    resp = app.test_client().post("/api/video/generate", json=SPEC_T2V)
+    monkeypatch.setattr(dispatcher, "submit", broker_down)
+    resp = make_client().post("/api/video/generate", json=SPEC_T2V)
 
     assert resp.status_code == 202
     assert db.get(Job, int(resp.get_json()["video_id"])) is not None

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
 from models.settings import Settings
@@ -91,7 +92,7 @@ def worker_sessions(worker_engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield make_session_factory(worker_engine)
     # Worker tests commit for real; leave the table empty for the next one.
     with worker_engine.begin() as conn:
-        conn.execute(text("TRUNCATE video_generations RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE video_generations, users, api_keys RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="session")
@@ -103,13 +104,37 @@ def sender() -> Celery:
     return app
 
 
+class SenderDispatcher:
+    """The API's messages, sent as Celery tasks to the test broker."""
+
+    def __init__(self, sender: Celery) -> None:
+        self.sender = sender
+
+    def submit(self, job_id: int) -> None:
+        self.sender.send_task("workers.tasks.submit_job", (job_id,))
+
+    def cancel_remote(self, job_id: int) -> None:
+        self.sender.send_task("workers.tasks.cancel_at_piapi", (job_id,))
+
+    def check(self, job_id: int) -> None:
+        self.sender.send_task("workers.tasks.check_job", (job_id,))
+
+    def deliver(self, delivery_id: str) -> None:
+        self.sender.send_task("workers.tasks.deliver_webhook", (delivery_id, 1))
+
+
+def live_app_client(database_url: str, sessions, sender: Celery, **overrides):  # type: ignore[no-untyped-def]
+    """An authenticated API test client whose messages reach a real worker."""
+    settings = dataclasses.replace(Settings.from_env(), database_url=database_url, **overrides)
+    client = create_app(
+        settings, session_factory=sessions, dispatcher=SenderDispatcher(sender)
+    ).test_client()
+    with sessions.begin() as session:
+        key = issue_key(session, ensure_user(session, 1, "pro")).secret
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
+
 @pytest.fixture
 def live_client(worker_db_url, worker_sessions, sender, celery_worker_process):  # type: ignore[no-untyped-def]
-    settings = dataclasses.replace(Settings.from_env(), database_url=worker_db_url)
-
-    def enqueue(job_id: int) -> None:
-        sender.send_task("workers.tasks.submit_job", (job_id,))
-
-    return create_app(
-        settings, session_factory=worker_sessions, enqueue_submit=enqueue
-    ).test_client()
+    return live_app_client(worker_db_url, worker_sessions, sender)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 
 import redis
 from celery import Celery
 
-from api.app import create_app
 from models.jobs import Job, Phase
-from models.settings import Settings
 from tests.integration.conftest import SPEC_T2V
+from tests.integration.worker.conftest import live_app_client
 from tests.stack import process, wait_until
 
 BROKER_URL = "redis://127.0.0.1:6379/13"
@@ -50,12 +48,7 @@ def test_sigterm_hands_back_held_polls(
     sender = Celery("shutdown-test")
     sender.config_from_object("celeryconfig")
     sender.conf.broker_url = BROKER_URL
-    settings = dataclasses.replace(Settings.from_env(), database_url=worker_db_url)
-    client = create_app(
-        settings,
-        session_factory=worker_sessions,
-        enqueue_submit=lambda job_id: sender.send_task("workers.tasks.submit_job", (job_id,)),
-    ).test_client()
+    client = live_app_client(worker_db_url, worker_sessions, sender)
 
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     with _worker(env, first_log) as first:

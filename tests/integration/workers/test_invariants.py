@@ -16,10 +16,10 @@ from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient, Timeouts
 from providers.sandbox.faults import FaultPlan
-from tests.integration.conftest import insert_job
+from tests.integration.conftest import RecordingNudges, insert_job
 from tests.stack import sandbox_server
 from workers.polling import poll_once
-from workers.submission import RetryIn, submit_once
+from workers.submission import Ended, RetryIn, submit_once
 from workers.sweeper import SweepPolicy, sweep
 
 INTERVAL = 5.0
@@ -82,7 +82,7 @@ def test_hang_on_create_fails_as_unknown_and_is_never_resubmitted(
         assert server.sandbox.create_calls == 1
         assert _submit(session_factory, PiAPIClient(server.url, "k"), job_id) is None
         assert server.sandbox.create_calls == 1
-    assert outcome is None
+    assert outcome == Ended(())  # no webhook asked for
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "submission_unknown")
 
@@ -90,7 +90,7 @@ def test_hang_on_create_fails_as_unknown_and_is_never_resubmitted(
 def test_malformed_json_on_create_fails_as_unknown(session_factory, make_job) -> None:
     job_id = make_job()
     with _faulty('{"create": {"malformed": 1}}') as server:
-        assert _submit(session_factory, PiAPIClient(server.url, "k"), job_id) is None
+        assert _submit(session_factory, PiAPIClient(server.url, "k"), job_id) == Ended(())
         assert server.sandbox.create_calls == 1
     assert _job(session_factory, job_id).error_code == "submission_unknown"
 
@@ -187,14 +187,9 @@ def test_late_poll_after_terminal_state_changes_nothing(session_factory, make_jo
 
 def test_lost_enqueue_is_driven_again_by_the_sweeper(session_factory, make_job) -> None:
     lost = make_job(updated_at=utcnow() - dt.timedelta(minutes=5))
-    submits: list[int] = []
-    sweep(
-        session_factory,
-        policy=SweepPolicy(),
-        enqueue_submit=submits.append,
-        enqueue_poll=lambda *_: None,
-    )
-    assert submits == [lost]
+    nudges = RecordingNudges()
+    sweep(session_factory, policy=SweepPolicy(), nudges=nudges)
+    assert nudges.submits == [lost]
 
 
 def test_overdue_poll_gets_a_new_chain(session_factory, make_job) -> None:
@@ -203,25 +198,16 @@ def test_overdue_poll_gets_a_new_chain(session_factory, make_job) -> None:
         token = _submit(session_factory, PiAPIClient(server.url, "k"), job_id).token
     with session_factory.begin() as s:
         s.get(Job, job_id).next_poll_at = utcnow() - dt.timedelta(minutes=10)
-    polls: list[tuple[int, uuid.UUID]] = []
-    sweep(
-        session_factory,
-        policy=SweepPolicy(),
-        enqueue_submit=lambda _: None,
-        enqueue_poll=lambda j, t: polls.append((j, t)),
-    )
+    nudges = RecordingNudges()
+    sweep(session_factory, policy=SweepPolicy(), nudges=nudges)
+    polls = nudges.polls
     assert [j for j, _ in polls] == [job_id]
     assert polls[0][1] != token
 
 
 def test_deadline_fails_the_job_with_timeout(session_factory, make_job) -> None:
     job_id = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1))
-    report = sweep(
-        session_factory,
-        policy=SweepPolicy(),
-        enqueue_submit=lambda _: None,
-        enqueue_poll=lambda *_: None,
-    )
+    report = sweep(session_factory, policy=SweepPolicy(), nudges=RecordingNudges())
     assert report.timed_out == [job_id]
     assert _job(session_factory, job_id).error_code == "timeout"
 
@@ -229,28 +215,17 @@ def test_deadline_fails_the_job_with_timeout(session_factory, make_job) -> None:
 def test_concurrent_sweepers_drive_each_job_once(committed_sessions) -> None:
     old = utcnow() - dt.timedelta(minutes=5)
     lost = {insert_job(committed_sessions, updated_at=old) for _ in range(40)}
-    enqueued: list[int] = []
-    lock = threading.Lock()
+    nodes = [RecordingNudges() for _ in range(4)]
     barrier = threading.Barrier(4)
 
-    def one_node() -> None:
+    def one_node(nudges: RecordingNudges) -> None:
         barrier.wait()
+        sweep(committed_sessions, policy=SweepPolicy(), nudges=nudges)
 
-        def note(job_id: int) -> None:
-            with lock:
-                enqueued.append(job_id)
-
-        sweep(
-            committed_sessions,
-            policy=SweepPolicy(),
-            enqueue_submit=note,
-            enqueue_poll=lambda *_: None,
-        )
-
-    threads = [threading.Thread(target=one_node) for _ in range(4)]
+    threads = [threading.Thread(target=one_node, args=(n,)) for n in nodes]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
 
-    assert sorted(enqueued) == sorted(lost)
+    assert sorted(job_id for n in nodes for job_id in n.submits) == sorted(lost)

@@ -13,7 +13,7 @@ from providers.piapi import PiAPIClient
 from providers.sandbox.engine import FAIL_MARKER
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
 from workers.polling import poll_once
-from workers.submission import RetryIn, submit_once
+from workers.submission import Ended, RetryIn, submit_once
 
 INTERVAL = 7.0
 
@@ -218,7 +218,7 @@ def test_a_create_with_unknown_outcome_fails_instead_of_paying_twice(
     job_id = make_job()
     with responses.RequestsMock() as piapi:
         piapi.post(f"{BASE}/api/v1/task", body="<html>502 Bad Gateway</html>", status=502)
-        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) is None
+        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) == Ended(())
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "submission_unknown")
 
@@ -231,7 +231,7 @@ def test_a_rejected_create_fails_the_job_with_piapis_reason(session_factory, mak
             status=400,
             json={"code": 400, "message": "prompt violates policy", "data": None},
         )
-        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) is None
+        assert _submit(session_factory, PiAPIClient(BASE, "k"), job_id) == Ended(())
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "provider_rejected")
     assert "prompt violates policy" in job.error_message

@@ -8,22 +8,16 @@ import uuid
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
+from tests.integration.conftest import RecordingNudges
 from workers.sweeper import SweepPolicy, sweep
 
 POLICY = SweepPolicy(queued_grace_s=60, submitting_grace_s=300, poll_grace_s=120)
 
 
 def _sweep(session_factory, now=None):
-    submits: list[int] = []
-    polls: list[tuple[int, uuid.UUID]] = []
-    report = sweep(
-        session_factory,
-        policy=POLICY,
-        enqueue_submit=submits.append,
-        enqueue_poll=lambda job_id, token: polls.append((job_id, token)),
-        now=now,
-    )
-    return report, submits, polls
+    nudges = RecordingNudges()
+    report = sweep(session_factory, policy=POLICY, nudges=nudges, now=now)
+    return report, nudges.submits, nudges.polls
 
 
 def _polling(session_factory, make_job, *, next_poll_in_s: float) -> tuple[int, uuid.UUID]:

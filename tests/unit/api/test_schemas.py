@@ -34,6 +34,12 @@ SPEC_IMAGE_TO_VIDEO = {
     "provider": "piapi_wanx_1.3b",
 }
 MINIMAL = {"generation_mode": "text_to_video", "script": "A cat playing with a ball"}
+# What every request gets when it does not ask for webhooks or a deadline.
+NO_EXTRAS = {
+    "webhook_url": None,
+    "webhook_events": ["completed", "failed", "canceled"],
+    "deadline_seconds": None,
+}
 
 
 def _load(**changes: Any) -> dict[str, Any]:
@@ -49,6 +55,7 @@ def _errors(body: dict[str, Any]) -> dict[str, Any]:
 def test_spec_text_to_video_body_loads() -> None:
     assert GenerateRequest().load(SPEC_TEXT_TO_VIDEO) == {
         **SPEC_TEXT_TO_VIDEO,
+        **NO_EXTRAS,
         "campaign_id": 123,
         "image_url": None,
     }
@@ -57,6 +64,7 @@ def test_spec_text_to_video_body_loads() -> None:
 def test_spec_image_to_video_body_loads() -> None:
     assert GenerateRequest().load(SPEC_IMAGE_TO_VIDEO) == {
         **SPEC_IMAGE_TO_VIDEO,
+        **NO_EXTRAS,
         "campaign_id": 123,
     }
 
@@ -64,6 +72,7 @@ def test_spec_image_to_video_body_loads() -> None:
 def test_defaults() -> None:
     assert _load() == {
         **MINIMAL,
+        **NO_EXTRAS,
         "campaign_id": None,
         "style": "marketing",
         "duration": 5,

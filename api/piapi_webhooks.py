@@ -1,0 +1,42 @@
+"""PiAPI's webhook deliveries: a signal to poll that task now, never trusted as state."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from api.auth import UnauthorizedError
+from models.jobs import Job, Phase
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("piapi_webhooks", __name__, url_prefix="/api/webhooks", description="Inbound")
+
+
+@blp.route("/piapi", methods=["POST"])
+@blp.response(202, description="Noted; the task is polled at once")
+@blp.alt_response(401, schema="Error", description="Missing or wrong x-webhook-secret")
+def piapi_event() -> Any:
+    """PiAPI calls this when a task changes. We check the shared secret, then poll the task.
+
+    PiAPI echoes the secret in every GET of a task, so a delivery's body is not proof
+    of anything: it only tells us which task to ask about.
+    """
+    expected = current_app.extensions["settings"].piapi_webhook_secret
+    sent = request.headers.get("x-webhook-secret", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise UnauthorizedError("Wrong or missing x-webhook-secret.")
+    body = request.get_json(silent=True)
+    data = body.get("data") if isinstance(body, dict) else None
+    task_id = data.get("task_id") if isinstance(data, dict) else None
+    if not isinstance(task_id, str) or not task_id:
+        return {"status": "ignored"}, 202
+    job_id = g.db.scalar(select(Job.id).where(Job.task_id == task_id, Job.phase == Phase.POLLING))
+    if job_id is not None:
+        current_app.extensions["dispatcher"].check(job_id)
+    return {"status": "accepted"}, 202
