@@ -69,7 +69,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
         g.db, req, current_user(), key=key, body_hash=request_hash(request.get_json())
     )
     if not created:
-        return JobSchema().dump(job), 200
+        return job, 200  # a replay: the original job, as it is now
     try:
         current_app.extensions["dispatcher"].submit(job.id)
     except Exception:

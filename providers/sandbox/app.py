@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import random
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask, Response, abort, jsonify, request, send_file
 
 from providers.sandbox.engine import CancelRefusedError, Sandbox, TaskNotFoundError
@@ -48,6 +51,28 @@ def _deliver(body: dict[str, Any], kind: str | None, plan: FaultPlan) -> Respons
     return jsonify(body)
 
 
+def _announce(sandbox: Sandbox, task: dict[str, Any]) -> None:
+    # Like PiAPI: with a webhook endpoint configured, POST {timestamp, data} when the
+    # task is created and again when it ends, with the secret in x-webhook-secret.
+    hook = (task.get("config") or {}).get("webhook_config") or {}
+    if not hook.get("endpoint"):
+        return
+    task_id = task["task_id"]
+
+    def post() -> None:
+        headers = {"x-webhook-secret": hook["secret"]} if hook.get("secret") else {}
+        body = {"timestamp": int(time.time()), "data": sandbox.get(task_id)["data"]}
+        with contextlib.suppress(requests.RequestException):
+            requests.post(hook["endpoint"], json=body, headers=headers, timeout=5)
+
+    threading.Thread(target=post, daemon=True).start()
+    ends_in = sandbox.seconds_until_end(task_id)
+    if ends_in is not None:
+        timer = threading.Timer(ends_in + 0.05, post)
+        timer.daemon = True
+        timer.start()
+
+
 def create_sandbox_app(
     sandbox: Sandbox,
     *,
@@ -80,9 +105,11 @@ def create_sandbox_app(
         if (refused := _refusal(kind or "", plan)) is not None:
             return refused
         try:
-            return _deliver(sandbox.create(body), kind, plan)
+            created = sandbox.create(body)
         except RequestRejectedError as exc:
             return _error(400, str(exc))
+        _announce(sandbox, created["data"])
+        return _deliver(created, kind, plan)
 
     @app.get("/api/v1/task/<task_id>")
     def get_task(task_id: str) -> Any:

@@ -108,6 +108,12 @@ class Sandbox:
                 raise CancelRefusedError("only tasks in the pending state can be canceled")
             task.canceled_at = self.clock()
 
+    def seconds_until_end(self, task_id: str) -> float | None:
+        """How long until this task ends on the sandbox's clock; None if it has ended."""
+        task = self._find(task_id)
+        left = task.pending_s + task.run_s - (self.clock() - task.created_mono)
+        return left if left > 0 else None
+
     def outcome(self, task_id: str) -> str:
         """The verdict this task has or will have: completed, failed or canceled (for tests)."""
         task = self._find(task_id)

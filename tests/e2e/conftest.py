@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 
 from tests.stack import ROOT, free_port, fresh_database, process, wait_http
 
@@ -18,6 +19,13 @@ class Stack:
     sandbox: str
     log: Path
     database_url: str
+    key: str  # the development key bin/up created
+
+    def http(self) -> requests.Session:
+        """A requests session that sends the API key."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.key}"
+        return session
 
 
 @pytest.fixture(scope="session", params=["postgres-redis", "embedded"])
@@ -38,6 +46,7 @@ def stack(
         "SANDBOX_TIME_SCALE": "0.02",
         "API_WORKERS": "1",
         "POLL_CONCURRENCY": "4",
+        "WEBHOOK_ALLOW_PRIVATE": "1",  # the webhook test's receiver is on 127.0.0.1
     }
     if request.param == "embedded":
         env |= {"EMBEDDED": "1", "DATABASE_URL": "", "BROKER_URL": ""}
@@ -53,4 +62,5 @@ def stack(
         api = f"http://127.0.0.1:{api_port}"
         wait_http(f"{api}/healthz", proc=proc, log_path=log)
         wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", proc=proc, log_path=log)
-        yield Stack(api, f"http://127.0.0.1:{sandbox_port}", log, database_url)
+        key = (data_dir / "dev-api-key").read_text().strip()
+        yield Stack(api, f"http://127.0.0.1:{sandbox_port}", log, database_url, key)

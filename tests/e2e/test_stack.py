@@ -35,7 +35,7 @@ SPEC_I2V = {
 
 def _finished(stack: Stack, video_id: str) -> dict:
     def done() -> dict | None:
-        body = requests.get(f"{stack.api}/api/video/status/{video_id}", timeout=5).json()
+        body = stack.http().get(f"{stack.api}/api/video/status/{video_id}", timeout=5).json()
         return body if body["status"] != "processing" else None
 
     try:
@@ -52,7 +52,7 @@ def test_make_up_says_what_it_chose(stack: Stack) -> None:
 
 
 def test_spec_text_to_video_end_to_end(stack: Stack) -> None:
-    accepted = requests.post(f"{stack.api}/api/video/generate", json=SPEC_T2V, timeout=10)
+    accepted = stack.http().post(f"{stack.api}/api/video/generate", json=SPEC_T2V, timeout=10)
     assert accepted.status_code == 202
     first = accepted.json()
     assert (first["status"], first["duration"], first["cost"]) == (
@@ -71,13 +71,15 @@ def test_spec_text_to_video_end_to_end(stack: Stack) -> None:
     assert video.content == (MEDIA_DIR / "sample.mp4").read_bytes()
     assert video.content[4:8] == b"ftyp"  # an MP4 container, not an error page
 
-    library = requests.get(f"{stack.api}/api/video/library?page=1&per_page=20", timeout=10).json()
+    library = (
+        stack.http().get(f"{stack.api}/api/video/library?page=1&per_page=20", timeout=10).json()
+    )
     listed = next(v for v in library["videos"] if v["video_id"] == first["video_id"])
     assert (listed["status"], listed["video_url"]) == ("completed", done["video_url"])
 
 
 def test_spec_image_to_video_end_to_end(stack: Stack) -> None:
-    first = requests.post(f"{stack.api}/api/video/generate", json=SPEC_I2V, timeout=10).json()
+    first = stack.http().post(f"{stack.api}/api/video/generate", json=SPEC_I2V, timeout=10).json()
     assert first["status"] == "processing"
 
     done = _finished(stack, first["video_id"])
@@ -94,7 +96,7 @@ def test_spec_image_to_video_end_to_end(stack: Stack) -> None:
 
 def test_provider_failure_end_to_end(stack: Stack) -> None:
     body = {**SPEC_T2V, "script": f"this one fails {FAIL_MARKER}"}
-    first = requests.post(f"{stack.api}/api/video/generate", json=body, timeout=10).json()
+    first = stack.http().post(f"{stack.api}/api/video/generate", json=body, timeout=10).json()
 
     done = _finished(stack, first["video_id"])
     assert (done["status"], done["error_code"]) == ("failed", "10000")
