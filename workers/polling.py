@@ -15,6 +15,7 @@ from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
+from workers.endings import fail_job
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,10 @@ def poll_once(
     assert task_id is not None and token is not None  # polling implies both
 
     if utcnow() >= deadline:
-        return _timed_out(sessions, job_id, token)
+        message = "PiAPI did not finish the task before the job's deadline."
+        return PollOutcome(
+            None, deliveries=fail_job(sessions, job_id, "timeout", message, token=token) or ()
+        )
 
     try:
         result = client.get_task(task_id)  # no DB connection is held during this call
@@ -73,17 +77,8 @@ def poll_once(
         log.warning("job %s: poll failed (%s); retry in %.1fs", job_id, exc, wait)
         return PollOutcome(wait, is_retry=True) if alive else STOP
     except ProviderRejectedError as exc:
-        with sessions.begin() as session:
-            ended = jobs.finish(
-                session,
-                job_id,
-                status=Status.FAILED,
-                token=token,
-                error_code="provider_task_lost",
-                error_message=str(exc),
-            )
-            sent = _event(session, job_id, "failed") if ended else ()
-        return PollOutcome(None, deliveries=sent)
+        sent = fail_job(sessions, job_id, "provider_task_lost", str(exc), token=token)
+        return PollOutcome(None, deliveries=sent or ())
 
     with sessions.begin() as session:
         if result.is_final:
@@ -100,19 +95,6 @@ def poll_once(
         moved = recorded and result.progress is not None and result.progress != progress
         sent = _event(session, job_id, "progress") if moved else ()
     return PollOutcome(interval_s, deliveries=sent) if recorded else STOP
-
-
-def _timed_out(sessions: sessionmaker[Session], job_id: int, token: uuid.UUID) -> PollOutcome:
-    with sessions.begin() as session:
-        ended = jobs.finish(
-            session,
-            job_id,
-            status=Status.FAILED,
-            token=token,
-            error_code="timeout",
-            error_message="PiAPI did not finish the task before the job's deadline.",
-        )
-        return PollOutcome(None, deliveries=_event(session, job_id, "failed") if ended else ())
 
 
 def _event(session: Session, job_id: int, event: str) -> tuple[str, ...]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs, webhooks
+from models import jobs
 from models.db import utcnow
-from models.jobs import Job, Status
+from models.jobs import Job
 from providers.catalogue import BY_KEY
 from providers.piapi import (
     PiAPIClient,
@@ -23,6 +23,7 @@ from providers.piapi import (
     SubmissionUnknownError,
 )
 from providers.prompts import build_task_request
+from workers.endings import fail_job
 
 log = logging.getLogger(__name__)
 
@@ -158,15 +159,5 @@ def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], dt.
 
 
 def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> Ended | None:
-    with sessions.begin() as session:
-        ended = jobs.finish(
-            session,
-            job_id,
-            status=Status.FAILED,
-            error_code=code,
-            error_message=message,
-        )
-        if not ended:
-            return None
-        delivery = webhooks.record_event(session, job_id, "failed")
-        return Ended((delivery,) if delivery else ())
+    deliveries = fail_job(sessions, job_id, code, message)
+    return None if deliveries is None else Ended(deliveries)

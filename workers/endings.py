@@ -1,0 +1,33 @@
+"""Ending a job as failed, with the webhook event that goes with it, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import jobs, webhooks
+from models.jobs import Status
+
+
+def fail_job(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    code: str,
+    message: str,
+    *,
+    token: uuid.UUID | None = None,
+) -> tuple[str, ...] | None:
+    """Fail the job once; None if it had already ended, else its webhook deliveries to send."""
+    with sessions.begin() as session:
+        if not jobs.finish(
+            session,
+            job_id,
+            status=Status.FAILED,
+            token=token,
+            error_code=code,
+            error_message=message,
+        ):
+            return None
+        delivery = webhooks.record_event(session, job_id, "failed")
+        return (delivery,) if delivery else ()
