@@ -85,7 +85,8 @@ worker_enable_soft_shutdown_on_idle = True
 
 # One direct exchange per queue, so a message for one pool never lands in another.
 task_queues = tuple(
-    Queue(name, Exchange(name), routing_key=name) for name in ("submit", "poll", "callbacks")
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("submit", "poll", "callbacks", "store")
 )
 task_default_queue = "submit"
 task_routes = {
@@ -94,6 +95,7 @@ task_routes = {
     "workers.tasks.check_job": {"queue": "poll"},
     "workers.tasks.cancel_at_piapi": {"queue": "poll"},
     "workers.tasks.deliver_webhook": {"queue": "callbacks"},
+    "workers.tasks.store_job": {"queue": "store"},
     "workers.tasks.sweep_jobs": {"queue": "submit"},
 }
 

@@ -119,10 +119,17 @@ class Job(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_events: Mapped[list[str] | None] = mapped_column(_JSON)
+    # Our copy of the result (the columns above keep PiAPI's own URLs).
+    storage_state: Mapped[str | None] = mapped_column(String(20))  # pending, stored, failed
+    storage_error: Mapped[str | None] = mapped_column(Text)
+    storage_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    storage_due_at: Mapped[dt.datetime | None]
+    stored_files: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
 
     __table_args__ = (
         Index("ix_video_generations_user_created", "user_id", "created_at"),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
+        Index("ix_video_generations_storage_due", "storage_state", "storage_due_at"),
         Index(
             "uq_video_generations_user_idempotency",
             "user_id",
@@ -379,3 +386,59 @@ def restart_overdue_polls(
 def cancel(session: Session, job_id: int) -> bool:
     """Mark an unfinished job canceled; any poll chain or submission in flight sees it and stops."""
     return finish(session, job_id, status=Status.CANCELED)
+
+
+class StorageState(enum.StrEnum):
+    """Where our copy of a completed job's files is."""
+
+    PENDING = "pending"
+    STORED = "stored"
+    FAILED = "failed"
+
+
+def record_stored(session: Session, job_id: int, files: dict[str, Any]) -> bool:
+    """pending -> stored with where each file lives; False if not pending (e.g. deleted)."""
+    return _transition(
+        session,
+        job_id,
+        Job.storage_state == StorageState.PENDING,
+        storage_state=StorageState.STORED,
+        stored_files=files,
+        storage_error=None,
+        storage_due_at=None,
+    )
+
+
+def record_store_failure(
+    session: Session, job_id: int, *, reason: str, retry_at: dt.datetime | None
+) -> bool:
+    """Count a failed attempt; with no retry_at the storage is failed for good."""
+    values: dict[str, Any] = {
+        "storage_attempts": Job.storage_attempts + 1,
+        "storage_error": reason,
+        "storage_due_at": retry_at,
+    }
+    if retry_at is None:
+        values["storage_state"] = StorageState.FAILED
+    return _transition(session, job_id, Job.storage_state == StorageState.PENDING, **values)
+
+
+def take_overdue_stores(
+    session: Session, *, older_than: dt.datetime, now: dt.datetime, limit: int
+) -> list[int]:
+    """Jobs whose storing is overdue (a lost message); taking them hides them from other sweeps."""
+    overdue = (
+        select(Job.id)
+        .where(Job.storage_state == StorageState.PENDING, Job.storage_due_at < older_than)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.id.in_(overdue), Job.storage_due_at < older_than)
+            .values(storage_due_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )

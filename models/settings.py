@@ -32,6 +32,12 @@ class Settings:
     public_base_url: str | None  # set: PiAPI is asked to call /api/webhooks/piapi
     piapi_webhook_secret: str | None
     webhook_allow_private: bool  # let webhook_url reach loopback/private hosts (local dev)
+    storage_url: str  # file:///dir or s3://bucket/prefix
+    storage_public_url: str  # base of local files' URLs (the API serves /media)
+    storage_url_ttl_s: int
+    storage_max_bytes: int
+    storage_max_attempts: int
+    storage_retry_base_s: float
     max_request_bytes: int
     sandbox_time_scale: float
     sandbox_fail_rate: float
@@ -66,6 +72,19 @@ class Settings:
             public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
             piapi_webhook_secret=os.environ.get("PIAPI_WEBHOOK_SECRET") or None,
             webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+            storage_url=_env(
+                "STORAGE_URL",
+                "file://" + os.path.abspath(os.path.join(_env("DATA_DIR", "var"), "media")),
+            ),
+            storage_public_url=_env(
+                "STORAGE_PUBLIC_URL",
+                (os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+                + "/media",
+            ),
+            storage_url_ttl_s=int(_env("STORAGE_URL_TTL_SECONDS", "3600")),
+            storage_max_bytes=int(_env("STORAGE_MAX_BYTES", str(2 * 1024**3))),
+            storage_max_attempts=int(_env("STORAGE_MAX_ATTEMPTS", "5")),
+            storage_retry_base_s=float(_env("STORAGE_RETRY_BASE_SECONDS", "10")),
             max_request_bytes=int(_env("MAX_REQUEST_BYTES", str(64 * 1024))),
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),

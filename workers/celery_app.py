@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import make_engine, make_session_factory
 from models.settings import get_settings
 from providers.piapi import PiAPIClient, Timeouts
+from providers.storage import Storage, open_storage
 from workers.broker_checks import redis_eviction_policy_is_safe
 from workers.sweeper import SweepPolicy
 
@@ -38,6 +39,23 @@ def piapi() -> PiAPIClient:
         settings.piapi_api_key or SANDBOX_KEY,
         timeouts=Timeouts(settings.piapi_connect_timeout_s, settings.piapi_read_timeout_s),
     )
+
+
+@cache
+def storage() -> Storage:
+    """This process's storage backend (STORAGE_URL)."""
+    settings = get_settings()
+    return open_storage(
+        settings.storage_url,
+        public_base=settings.storage_public_url,
+        url_ttl_s=settings.storage_url_ttl_s,
+    )
+
+
+@cache
+def media_http() -> requests.Session:
+    """The HTTP session that downloads finished files (PiAPI's key is never sent)."""
+    return requests.Session()
 
 
 @cache

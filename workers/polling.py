@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import jobs, webhooks
 from models.db import utcnow
-from models.jobs import Job, Phase, Status
+from models.jobs import Job, Phase, Status, StorageState
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
 from workers.endings import fail_job
@@ -31,6 +31,7 @@ class PollOutcome:
     next_poll_in_s: float | None
     is_retry: bool = False
     deliveries: tuple[str, ...] = ()
+    completed: bool = False  # the job just completed: its files are to be stored
 
 
 STOP = PollOutcome(None)
@@ -83,7 +84,11 @@ def poll_once(
     with sessions.begin() as session:
         if result.is_final:
             ended, event = record_verdict(session, job_id, result, token=token)
-            return PollOutcome(None, deliveries=_event(session, job_id, event) if ended else ())
+            return PollOutcome(
+                None,
+                deliveries=_event(session, job_id, event) if ended else (),
+                completed=ended and event == "completed",
+            )
         recorded = jobs.record_poll(
             session,
             job_id,
@@ -122,6 +127,9 @@ def record_verdict(
             last_frame_url=media.last_frame_url,
             video_width=media.width,
             video_height=media.height,
+            # Copy the files while PiAPI's URLs still work (they may be ephemeral).
+            storage_state=StorageState.PENDING,
+            storage_due_at=utcnow(),
         )
         if ended:
             log.info("job %s completed at PiAPI", job_id)

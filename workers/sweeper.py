@@ -23,6 +23,7 @@ class Nudges(Protocol):
     def poll(self, job_id: int, token: uuid.UUID) -> None: ...
     def deliver(self, delivery_id: str, attempt: int) -> None: ...
     def cancel_remote(self, job_id: int) -> None: ...
+    def store(self, job_id: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class SweepPolicy:
     submitting_grace_s: float = 300  # longer than any create call can take
     poll_grace_s: float = 120  # next poll this late means its message was lost
     delivery_grace_s: float = 60  # a webhook attempt this late means its message was lost
+    store_grace_s: float = 120  # a store attempt this late means its message was lost
     batch: int = 500
 
 
@@ -45,6 +47,7 @@ class SweepReport:
     unknown_submissions: list[int] = field(default_factory=list)
     polls_restarted: list[int] = field(default_factory=list)
     deliveries_resent: list[str] = field(default_factory=list)
+    stores_resent: list[int] = field(default_factory=list)
 
 
 def sweep(
@@ -81,6 +84,9 @@ def sweep(
         resent = webhooks.take_overdue_deliveries(
             session, older_than=ago(policy.delivery_grace_s), now=now, limit=policy.batch
         )
+        report.stores_resent = jobs.take_overdue_stores(
+            session, older_than=ago(policy.store_grace_s), now=now, limit=policy.batch
+        )
     # Nudge only after the commit: a worker must find the rows as we left them.
     for job_id in requeued:
         nudges.submit(job_id)
@@ -96,6 +102,8 @@ def sweep(
     for delivery_id, attempt in resent:
         nudges.deliver(delivery_id, attempt)
         report.deliveries_resent.append(delivery_id)
+    for job_id in report.stores_resent:
+        nudges.store(job_id)
     if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
         log.warning(
             "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",

@@ -10,20 +10,24 @@ from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from models.jobs import Job
+from models.settings import get_settings
 from providers.url_guard import refusal
 from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
 from workers.celery_app import (
     app,
+    media_http,
     piapi,
     piapi_webhook_config,
     poll_interval_s,
     sessions,
+    storage,
     sweep_policy,
     webhook_allow_private,
     webhook_http,
 )
 from workers.polling import poll_once
+from workers.storing import StoreError, fail_or_retry, store_once
 from workers.submission import Ended, RetryIn, Submitted, submit_once
 from workers.sweeper import sweep
 
@@ -85,6 +89,8 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
         retry_wait_s=_backoff_for(self),
     )
     _send(outcome.deliveries)
+    if outcome.completed:
+        store_job.delay(job_id)
     if outcome.next_poll_in_s is None:
         return
     if outcome.is_retry:
@@ -104,6 +110,8 @@ def check_job(job_id: int) -> None:
         retry_wait_s=lambda retry_after: backoff_s(0, retry_after=retry_after),
     )
     _send(outcome.deliveries)
+    if outcome.completed:
+        store_job.delay(job_id)
 
 
 @app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)
@@ -133,6 +141,26 @@ def deliver_webhook(self: Task, delivery_id: str, attempt: int) -> None:
         deliver_webhook.apply_async((delivery_id, attempt + 1), countdown=wait)
 
 
+@app.task(name="workers.tasks.store_job", **_DB_RETRY)
+def store_job(job_id: int) -> None:
+    """Copy a completed job's files into our storage; retried with backoff, then failed."""
+    settings = get_settings()
+    try:
+        store_once(
+            sessions(), storage(), media_http(), job_id, max_bytes=settings.storage_max_bytes
+        )
+    except StoreError as exc:
+        wait = fail_or_retry(
+            sessions(),
+            job_id,
+            str(exc),
+            max_attempts=settings.storage_max_attempts,
+            wait_s=lambda attempt: settings.storage_retry_base_s * 2 ** (attempt - 1),
+        )
+        if wait is not None:
+            store_job.apply_async((job_id,), countdown=wait)
+
+
 class _CeleryNudges:
     def submit(self, job_id: int) -> None:
         submit_job.delay(job_id)
@@ -145,6 +173,9 @@ class _CeleryNudges:
 
     def cancel_remote(self, job_id: int) -> None:
         cancel_at_piapi.delay(job_id)
+
+    def store(self, job_id: int) -> None:
+        store_job.delay(job_id)
 
 
 @app.task(name="workers.tasks.sweep_jobs", **_DB_RETRY)

@@ -186,6 +186,7 @@ class RecordingNudges:
     polls: list[tuple[int, object]] = dataclasses.field(default_factory=list)
     deliveries: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     cancels: list[int] = dataclasses.field(default_factory=list)
+    stores: list[int] = dataclasses.field(default_factory=list)
 
     def submit(self, job_id: int) -> None:
         self.submits.append(job_id)
@@ -198,3 +199,6 @@ class RecordingNudges:
 
     def cancel_remote(self, job_id: int) -> None:
         self.cancels.append(job_id)
+
+    def store(self, job_id: int) -> None:
+        self.stores.append(job_id)
