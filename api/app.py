@@ -14,6 +14,9 @@ from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
 from models.db import make_engine, make_session_factory
 from models.settings import Settings, get_settings
+from models.views import set_storage_urls
+from providers.storage import open_storage
+from providers.storage.local import LocalStorage
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 DOCS_ASSETS = "/api/docs-assets/"
@@ -75,10 +78,34 @@ def create_app(
 
     api = JobsApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme(
+        "webhookSecret",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-webhook-secret",
+            "description": "PIAPI_WEBHOOK_SECRET, which PiAPI sends back with every delivery",
+        },
+    )
     for blueprint in (videos.blp, account.blp, piapi_webhooks.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     register_cli(app, factory)
+
+    storage = open_storage(
+        settings.storage_url,
+        public_base=settings.storage_public_url,
+        url_ttl_s=settings.storage_url_ttl_s,
+    )
+    app.extensions["storage"] = storage
+    set_storage_urls(storage.url)
+
+    if isinstance(storage, LocalStorage):
+        # The embedded storage is served here; keys hold a random part, so a URL is
+        # a capability, like a pre-signed S3 URL.
+        @app.get("/media/<path:key>")
+        def media(key: str) -> Response:
+            return send_from_directory(storage.root, key, conditional=True)
 
     @app.get(f"{DOCS_ASSETS}<path:name>")
     def docs_assets(name: str) -> Response:

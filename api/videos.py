@@ -7,11 +7,13 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
 from api.auth import current_user
 from api.errors import APIError
 from api.schemas import (
+    INT32_MAX,
     GenerateRequest,
     IdempotencyHeader,
     JobDetailSchema,
@@ -22,6 +24,7 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from models import jobs, webhooks
 from models.jobs import Job
+from models.webhooks import WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,13 @@ class AlreadyFinishedError(APIError):
     status, code = 409, "conflict"
 
 
+class StillProcessingError(APIError):
+    status, code = 409, "conflict"
+
+
 def _owned_job(video_id: int) -> Job:
-    job = g.db.get(Job, video_id)
+    # Ids are 32-bit; a larger one names no job (and SQLite cannot even bind past 64 bits).
+    job = g.db.get(Job, video_id) if video_id <= INT32_MAX else None
     if job is None or job.user_id != current_user().id:
         # Another user's job looks exactly like one that does not exist.
         raise JobNotFoundError(f"No video {video_id}.")
@@ -112,6 +120,25 @@ def cancel(video_id: int) -> Job:
         log.exception("job %s: enqueue after cancel failed", job.id)
     g.db.refresh(job)
     return job
+
+
+@blp.route("/<int:video_id>", methods=["DELETE"])
+@blp.response(204, description="Deleted, with its stored files")
+@_document(404, 409)
+def delete(video_id: int) -> tuple[str, int]:
+    """Delete a finished job and every file we stored for it."""
+    job = _owned_job(video_id)
+    if job.status == "processing":
+        raise StillProcessingError(f"Video {video_id} is still processing; cancel it first.")
+    storage = current_app.extensions["storage"]
+    for stored in (job.stored_files or {}).values():
+        storage.delete(stored["key"])
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.job_id == job.id)
+    g.db.execute(sa_delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    g.db.execute(sa_delete(WebhookDelivery).where(WebhookDelivery.job_id == job.id))
+    g.db.delete(job)
+    g.db.commit()
+    return "", 204
 
 
 @blp.route("/library", methods=["GET"])

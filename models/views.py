@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -16,6 +17,50 @@ class UTCDateTime(fields.DateTime):
         if value is None:
             return None
         return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# Turns a stored file's key into a URL (ours, or a pre-signed one); set once per process
+# by the composition root (api/app.py, workers/celery_app.py).
+_url_for_key: Callable[[str], str] | None = None
+
+MEDIA = {
+    "video": "video_url",
+    "video_raw": "video_raw_url",
+    "thumbnail": "thumbnail_url",
+    "last_frame": "last_frame_url",
+}
+
+
+def set_storage_urls(url_for_key: Callable[[str], str] | None) -> None:
+    """Tell the views how to give a stored file's URL."""
+    global _url_for_key  # one storage backend per process
+    _url_for_key = url_for_key
+
+
+def media_url(job: Any, kind: str) -> str | None:
+    """Our copy's URL once stored, PiAPI's until then."""
+    stored = (job.stored_files or {}).get(kind) if job.storage_state == "stored" else None
+    if stored and _url_for_key is not None:
+        return _url_for_key(stored["key"])
+    return getattr(job, MEDIA[kind])  # type: ignore[no-any-return]
+
+
+def _storage(job: Any) -> dict[str, Any]:
+    files = job.stored_files or {}
+    return {
+        "state": job.storage_state,
+        "error": job.storage_error,
+        "attempts": job.storage_attempts,
+        "files": {
+            kind: {
+                "url": _url_for_key(f["key"]) if _url_for_key else None,
+                "size": f["size"],
+                "sha256": f["sha256"],
+                "content_type": f["content_type"],
+            }
+            for kind, f in files.items()
+        },
+    }
 
 
 class JobSchema(ma.Schema):
@@ -40,10 +85,30 @@ class JobSchema(ma.Schema):
     )
     requested_duration = fields.Integer()
     cost = fields.Float(metadata={"description": "USD"})
-    video_url = fields.String(allow_none=True)
-    video_raw_url = fields.String(allow_none=True)
-    thumbnail_url = fields.String(allow_none=True)
-    last_frame_url = fields.String(allow_none=True)
+    video_url = fields.Function(
+        lambda job: media_url(job, "video"),
+        metadata={"type": "string", "nullable": True, "description": "ours once stored"},
+    )
+    video_raw_url = fields.Function(
+        lambda job: media_url(job, "video_raw"), metadata={"type": "string", "nullable": True}
+    )
+    thumbnail_url = fields.Function(
+        lambda job: media_url(job, "thumbnail"), metadata={"type": "string", "nullable": True}
+    )
+    last_frame_url = fields.Function(
+        lambda job: media_url(job, "last_frame"), metadata={"type": "string", "nullable": True}
+    )
+    provider_media = fields.Function(
+        lambda job: {column: getattr(job, column) for column in MEDIA.values()},
+        metadata={"type": "object", "description": "PiAPI's own URLs (they may expire)"},
+    )
+    storage = fields.Function(
+        _storage,
+        metadata={
+            "type": "object",
+            "description": "Our copy: state (pending, stored, failed), error, files",
+        },
+    )
     video_width = fields.Integer(allow_none=True)
     video_height = fields.Integer(allow_none=True)
     task_id = fields.String(allow_none=True, metadata={"description": "PiAPI's task id"})

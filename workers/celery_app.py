@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine, make_session_factory
 from models.settings import get_settings
+from models.views import set_storage_urls
 from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
 from workers.broker_checks import redis_eviction_policy_is_safe
@@ -50,6 +51,10 @@ def storage() -> Storage:
         public_base=settings.storage_public_url,
         url_ttl_s=settings.storage_url_ttl_s,
     )
+
+
+# Webhook payloads built in workers show stored files' URLs too.
+set_storage_urls(lambda key: storage().url(key))
 
 
 @cache

@@ -14,11 +14,13 @@ class S3Storage:
 
     def __init__(self, bucket: str, prefix: str, *, url_ttl_s: int, client: Any = None) -> None:
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
         self.url_ttl_s = url_ttl_s
-        self.client = client or boto3.client("s3")
+        # SigV4 pre-signed URLs: what R2, MinIO and every AWS region accept.
+        self.client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
 
     def put(self, key: str, source: BinaryIO, *, content_type: str) -> None:
         # upload_fileobj sends parts as it reads; a failed upload is aborted whole.
