@@ -105,6 +105,7 @@ def test_poll_follows_the_task_to_completion(session_factory, make_job, sandbox)
     )
     assert job.video_url == f"{sandbox.url}/media/{job.task_id}/video.mp4"
     assert job.completed_at is not None
+    assert job.storage_state == "pending"  # its files are to be copied next
 
 
 def test_luma_completion_stores_every_media_field(session_factory, make_job, sandbox) -> None:

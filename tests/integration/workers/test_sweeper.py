@@ -107,3 +107,20 @@ def test_jobs_past_their_deadline_fail_with_timeout(session_factory, make_job) -
     with session_factory() as s:
         assert s.get(Job, queued).error_code == "timeout"
         assert s.get(Job, finished).status is Status.COMPLETED  # terminal is final
+
+
+def test_a_lost_store_message_is_sent_again(session_factory, make_job) -> None:
+    lost = make_job(
+        status="completed",
+        storage_state="pending",
+        storage_due_at=utcnow() - dt.timedelta(minutes=10),
+    )
+    make_job(status="completed", storage_state="pending", storage_due_at=utcnow())
+
+    nudges = RecordingNudges()
+    report = sweep(session_factory, policy=POLICY, nudges=nudges)
+    again = RecordingNudges()
+    sweep(session_factory, policy=POLICY, nudges=again)
+
+    assert report.stores_resent == nudges.stores == [lost]
+    assert again.stores == []
