@@ -10,27 +10,9 @@ import requests
 
 from providers.sandbox.app import MEDIA_DIR
 from providers.sandbox.engine import FAIL_MARKER
+from tests.bodies import SPEC_I2V, SPEC_T2V
 from tests.e2e.conftest import Stack
 from tests.stack import wait_until
-
-SPEC_T2V = {
-    "campaign_id": "123",
-    "generation_mode": "text_to_video",
-    "script": "A cat playing with a ball",
-    "style": "social",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-}
-SPEC_I2V = {
-    "campaign_id": "123",
-    "generation_mode": "image_to_video",
-    "image_url": "https://example.com/product.jpg",
-    "script": "Animate this product with subtle movement and professional lighting",
-    "style": "marketing",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-    "provider": "piapi_wanx_1.3b",
-}
 
 
 def _finished(stack: Stack, video_id: str) -> dict:

@@ -16,6 +16,7 @@ from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
 from models.settings import Settings
+from tests.bodies import SPEC_I2V, SPEC_T2V  # noqa: F401 - re-exported
 from tests.stack import SandboxServer, fresh_database, sandbox_server
 
 BASE_SETTINGS = Settings.from_env()
@@ -133,26 +134,6 @@ def sandbox() -> Iterator[SandboxServer]:
     with sandbox_server(clock=lambda: now[0]) as server:
         server.clock = now  # type: ignore[attr-defined]
         yield server
-
-
-SPEC_T2V = {
-    "campaign_id": "123",
-    "generation_mode": "text_to_video",
-    "script": "A cat playing with a ball",
-    "style": "social",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-}
-SPEC_I2V = {
-    "campaign_id": "123",
-    "generation_mode": "image_to_video",
-    "image_url": "https://example.com/product.jpg",
-    "script": "Animate this product with subtle movement and professional lighting",
-    "style": "marketing",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-    "provider": "piapi_wanx_1.3b",
-}
 
 
 def insert_job(

@@ -28,6 +28,15 @@ from tests.stack import (
 BROKER_URL = "redis://127.0.0.1:6379/15"  # a Redis db of its own, flushed per session
 
 
+WORKER_ARGS = ["celery", "-A", "workers", "worker", "-Q", "submit,poll", "-c", "2",
+               "--without-mingle", "--without-gossip", "--loglevel", "INFO"]  # fmt: skip
+
+
+def worker_process(env: dict[str, str], log: Path):  # type: ignore[no-untyped-def]
+    """A real Celery worker on the submit and poll queues, stopped afterwards."""
+    return process(WORKER_ARGS, env=env, log_path=log)
+
+
 @pytest.fixture(scope="session")
 def worker_db_url() -> str:
     return fresh_database("videogen_worker_test")
@@ -63,21 +72,7 @@ def celery_worker_process(
         "PIAPI_API_KEY": "",
         "POLL_INTERVAL_SECONDS": "0.3",
     }
-    args = [
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        "submit,poll",
-        "-c",
-        "2",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        "INFO",
-    ]
-    with process(args, env=env, log_path=log) as proc:
+    with worker_process(env, log) as proc:
         wait_until(
             lambda: proc.poll() is not None or b"ready." in log.read_bytes(),
             timeout_s=60,

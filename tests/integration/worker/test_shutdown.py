@@ -9,28 +9,13 @@ from celery import Celery
 
 from models.jobs import Job, Phase
 from tests.integration.conftest import SPEC_T2V
-from tests.integration.worker.conftest import live_app_client
-from tests.stack import process, wait_until
+from tests.integration.worker.conftest import live_app_client, worker_process
+from tests.stack import wait_until
 
 BROKER_URL = "redis://127.0.0.1:6379/13"
 
 
-def _worker(env: dict[str, str], log):  # type: ignore[no-untyped-def]
-    args = [
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        "submit,poll",
-        "-c",
-        "2",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        "INFO",
-    ]
-    return process(args, env=env, log_path=log)
+_worker = worker_process
 
 
 def test_sigterm_hands_back_held_polls(
