@@ -95,10 +95,13 @@ class JobsApi(Api):  # type: ignore[misc]
             )
         if status == 400 and messages:  # webargs: the body is not JSON at all
             return error_body("invalid_json", "The body is not valid JSON."), 400
+        # Keep the exception's own headers, e.g. the Allow header a 405 must carry (RFC 9110).
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         if status >= 500:
-            return error_body("internal_error", "Something went wrong on our side."), status
+            body = error_body("internal_error", "Something went wrong on our side.")
+            return body, status, headers
         message = data.get("message") or error.description or error.name
-        return error_body(ERROR_CODES.get(status, "error"), str(message)), status
+        return error_body(ERROR_CODES.get(status, "error"), str(message)), status, headers
 
 
 def _flatten(messages: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,16 +11,37 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import UnauthorizedError
+from api.schemas import WebhookAck
 from models.jobs import Job, Phase
 
 log = logging.getLogger(__name__)
 
 blp = Blueprint("piapi_webhooks", __name__, url_prefix="/api/webhooks", description="Inbound")
 
+DELIVERY_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "PiAPI's task envelope; everything but data.task_id is ignored",
+                "properties": {
+                    "data": {"type": "object", "properties": {"task_id": {"type": "string"}}}
+                },
+            }
+        }
+    },
+}
+
 
 @blp.route("/piapi", methods=["POST"])
-@blp.response(202, description="Noted; the task is polled at once")
+@blp.response(202, WebhookAck, description="Noted; the task is polled at once")
 @blp.alt_response(401, schema="Error", description="Missing or wrong x-webhook-secret")
+@blp.alt_response(413, schema="Error", description="413 error")
+@blp.alt_response(415, schema="Error", description="415 error")
+# PiAPI authenticates with the shared secret, never with an API key. The body is read leniently
+# (not validated): only data.task_id matters, and a delivery without one is ignored.
+@blp.doc(security=[{"webhookSecret": []}], requestBody=DELIVERY_BODY)
 def piapi_event() -> Any:
     """PiAPI calls this when a task changes. We check the shared secret, then poll the task.
 

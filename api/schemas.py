@@ -19,6 +19,8 @@ MAX_URL_CHARS = 2048
 MIN_DEADLINE_S = 30
 MAX_DEADLINE_S = 24 * 3600
 INT32_MAX = 2**31 - 1
+# Postgres text cannot hold NUL: refuse it up front (a 422) rather than fail the INSERT (a 500).
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
 class DigitsInteger(fields.Integer):
@@ -50,7 +52,9 @@ class GenerateRequest(ma.Schema):
         metadata={"description": "Campaign this video belongs to; digits or integer."},
     )
     generation_mode = fields.String(required=True, validate=validate.OneOf(MODES))
-    script = fields.String(required=True, validate=validate.Length(min=1, max=MAX_SCRIPT_CHARS))
+    script = fields.String(
+        required=True, validate=[validate.Length(min=1, max=MAX_SCRIPT_CHARS), NO_NUL]
+    )
     style = fields.String(
         load_default=DEFAULT_STYLE, validate=validate.OneOf(sorted(STYLE_PROMPTS))
     )
@@ -71,7 +75,7 @@ class GenerateRequest(ma.Schema):
         load_default=None,
         allow_none=True,
         schemes={"http", "https"},
-        validate=validate.Length(max=MAX_URL_CHARS),
+        validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "Image to animate; required for image_to_video."},
     )
 
@@ -79,7 +83,7 @@ class GenerateRequest(ma.Schema):
         load_default=None,
         allow_none=True,
         schemes={"http", "https"},
-        validate=validate.Length(max=MAX_URL_CHARS),
+        validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "We POST the job's status body here (Standard Webhooks)."},
     )
     webhook_events = fields.List(
@@ -190,6 +194,15 @@ class AccountSchema(ma.Schema):
     max_in_flight = fields.Integer()
     in_flight = fields.Integer()
     webhook_secret = fields.String(metadata={"description": "whsec_...: verifies our webhooks"})
+
+
+class WebhookAck(ma.Schema):
+    """What POST /api/webhooks/piapi answers once the secret matched."""
+
+    status = fields.String(
+        validate=validate.OneOf(["accepted", "ignored"]),
+        metadata={"description": "accepted: the task is polled now; ignored: no task_id in it"},
+    )
 
 
 class IdempotencyHeader(ma.Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,18 @@ class Stack:
         return session
 
 
-@pytest.fixture(scope="session", params=["postgres-redis", "embedded"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def run_stack(
+    data_dir: Path,
+    backend: str,
+    *,
+    database: str = "videogen_e2e",
+    redis_db: int = 14,
+    **env_overrides: str,
 ) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp(request.param)
+    """Start bin/up (what `make up` runs) on free ports; stop it afterwards."""
     api_port, sandbox_port, flower_port = free_port(), free_port(), free_port()
+    api = f"http://127.0.0.1:{api_port}"
     env = {
         "API_PORT": str(api_port),
         "SANDBOX_PORT": str(sandbox_port),
@@ -42,25 +49,34 @@ def stack(
         "PIAPI_API_KEY": "",
         "PIAPI_BASE_URL": "",
         "SANDBOX_URL": "",
+        "PUBLIC_BASE_URL": "",
+        "PIAPI_WEBHOOK_SECRET": "",
         "POLL_INTERVAL_SECONDS": "0.5",
         "SANDBOX_TIME_SCALE": "0.02",
         "API_WORKERS": "1",
         "POLL_CONCURRENCY": "4",
-        "WEBHOOK_ALLOW_PRIVATE": "1",  # the webhook test's receiver is on 127.0.0.1
+        "WEBHOOK_ALLOW_PRIVATE": "1",  # the webhook tests' receivers are on 127.0.0.1
     }
-    if request.param == "embedded":
+    if backend == "embedded":
         env |= {"EMBEDDED": "1", "DATABASE_URL": "", "BROKER_URL": ""}
         database_url = f"sqlite:///{data_dir}/videogen.sqlite3"  # where bin/up puts it
     else:
-        redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
-        env |= {
-            "DATABASE_URL": (database_url := fresh_database("videogen_e2e")),
-            "BROKER_URL": "redis://127.0.0.1:6379/14",
-        }
+        broker = f"redis://127.0.0.1:6379/{redis_db}"
+        redis.Redis.from_url(broker).flushdb()
+        database_url = fresh_database(database)
+        env |= {"DATABASE_URL": database_url, "BROKER_URL": broker}
+    env |= {k: v.replace("{api}", api) for k, v in env_overrides.items()}
     log = data_dir / "stack.log"
     with process([str(ROOT / "bin" / "up")], env=env, log_path=log) as proc:
-        api = f"http://127.0.0.1:{api_port}"
         wait_http(f"{api}/healthz", proc=proc, log_path=log)
         wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", proc=proc, log_path=log)
         key = (data_dir / "dev-api-key").read_text().strip()
         yield Stack(api, f"http://127.0.0.1:{sandbox_port}", log, database_url, key)
+
+
+@pytest.fixture(scope="session", params=["postgres-redis", "embedded"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    with run_stack(tmp_path_factory.mktemp(request.param), request.param) as running:
+        yield running
