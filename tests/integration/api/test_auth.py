@@ -12,6 +12,7 @@ ROUTES = [
     ("get", "/api/video/status/1"),
     ("get", "/api/video/library"),
     ("post", "/api/video/1/cancel"),
+    ("delete", "/api/video/1"),
     ("get", "/api/providers"),
     ("get", "/api/account"),
 ]
@@ -65,6 +66,7 @@ def test_another_users_job_is_404_everywhere(make_client) -> None:
     for resp in (
         bob.get(f"/api/video/status/{video_id}"),
         bob.post(f"/api/video/{video_id}/cancel"),
+        bob.delete(f"/api/video/{video_id}"),
     ):
         assert resp.status_code == 404
         assert resp.get_json()["error"] == {
