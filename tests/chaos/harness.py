@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
+from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.jobs import Job, Phase
 from models.migrate import upgrade_to_head
@@ -182,6 +183,10 @@ class Chaos:
         engine = make_engine(self.pg.url)
         upgrade_to_head(engine)
         self.sessions = make_session_factory(engine)
+        with self.sessions.begin() as session:
+            # The load is one client with thousands of jobs in flight.
+            user = ensure_user(session, 1, "enterprise")
+            self.key = issue_key(session, user, name="chaos").secret
         self.redis.start()
         wait_redis(self.redis_port)
         for proc in self.procs.values():
@@ -212,11 +217,14 @@ class Chaos:
         gap = cfg.seconds / cfg.jobs
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=12) as pool:
+            futures = []
             for n in range(cfg.jobs):
                 delay = t0 + n * gap - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(self._submit_one, n, accepted)
+                futures.append(pool.submit(self._submit_one, n, accepted))
+        for future in futures:
+            future.result()  # a refused request is a broken harness: fail loudly
 
     def _submit_one(self, n: int, accepted: list[tuple[int, str]]) -> None:
         body = dict(self.rng.choice(_BODIES))
@@ -226,7 +234,12 @@ class Chaos:
             marker = f"[chaos-{n:06d}-{attempt}]"
             body["script"] = f"chaos job {marker}"
             try:
-                resp = requests.post(f"{self.api}/api/video/generate", json=body, timeout=15)
+                resp = requests.post(
+                    f"{self.api}/api/video/generate",
+                    json=body,
+                    headers={"Authorization": f"Bearer {self.key}"},
+                    timeout=15,
+                )
             except requests.RequestException:
                 time.sleep(1)
                 continue

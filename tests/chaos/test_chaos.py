@@ -28,6 +28,7 @@ def test_chaos_run_ends_every_job_truthfully_and_pays_once(tmp_path) -> None:
     out.write_text(json.dumps(report, indent=2))
     print("\n" + summary_line(report) + f"\nreport: {out}\nlogs: {tmp_path}")  # noqa: T201
 
+    assert report["jobs_accepted"] == config.jobs  # every job the load asked for got in
     assert report["drained"], report["not_ended"]
     assert report["not_ended"] == []
     assert report["created_at_piapi_more_than_once"] == []
