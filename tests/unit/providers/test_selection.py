@@ -236,7 +236,7 @@ def test_aspect_ratio_fallback(key: str, asked: str, expected: str) -> None:
 
 def test_unknown_tier_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown tier"):
-        select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="enterprise")
+        select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="platinum")
 
 
 @pytest.mark.parametrize(
