@@ -11,6 +11,7 @@ import pytest
 
 from api.schemas import GenerateRequest, JobSchema
 from models.jobs import Job, Phase, Status
+from tests.bodies import SPEC_I2V
 
 # The spec's request bodies, without the comment its JSON carries.
 SPEC_TEXT_TO_VIDEO = {
@@ -23,16 +24,7 @@ SPEC_TEXT_TO_VIDEO = {
     "aspect_ratio": "16:9",
     "provider": "piapi_hunyuan_fast",
 }
-SPEC_IMAGE_TO_VIDEO = {
-    "campaign_id": "123",
-    "generation_mode": "image_to_video",
-    "image_url": "https://example.com/product.jpg",
-    "script": "Animate this product with subtle movement and professional lighting",
-    "style": "marketing",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-    "provider": "piapi_wanx_1.3b",
-}
+SPEC_IMAGE_TO_VIDEO = SPEC_I2V
 MINIMAL = {"generation_mode": "text_to_video", "script": "A cat playing with a ball"}
 # What every request gets when it does not ask for webhooks or a deadline.
 NO_EXTRAS = {
