@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    MetaData,
+    Row,
+    create_engine,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -73,3 +84,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_session_factory(bind: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit, so a view can dump a saved row."""
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def take_rows(
+    session: Session,
+    model: type[Base],
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    values: Mapping[str, Any],
+    returning: Sequence[Any],
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """Update up to `limit` rows that match `conditions`, and return them.
+
+    The UPDATE re-checks the conditions, and `values` must make them false, so callers
+    running at once (several sweepers) never take the same row twice.
+    """
+    pick = (
+        select(model.id)  # type: ignore[attr-defined]
+        .where(*conditions)
+        .order_by(model.id)  # type: ignore[attr-defined]
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return session.execute(
+        update(model)
+        .where(model.id.in_(pick), *conditions)  # type: ignore[attr-defined]
+        .values(**values)
+        .returning(*returning)
+        .execution_options(synchronize_session=False)
+    ).all()

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, utcnow
+from models.db import Base, take_rows, utcnow
 
 
 class Status(enum.StrEnum):
@@ -305,26 +305,15 @@ def touch_stale_queued(
     A queued job's next_poll_at, when set, is a retry's due time (see release_claim).
     """
     due = func.coalesce(Job.next_poll_at, Job.updated_at)
-    stale = (
-        select(Job.id)
-        .where(Job.phase == Phase.QUEUED, due < older_than)
-        .order_by(Job.id)
-        .limit(limit)
-        .scalar_subquery()
+    rows = take_rows(
+        session,
+        Job,
+        [Job.phase == Phase.QUEUED, due < older_than],
+        values={"updated_at": now, "next_poll_at": None},
+        returning=[Job.id],
+        limit=limit,
     )
-    return list(
-        session.scalars(
-            update(Job)
-            .where(
-                Job.id.in_(stale),
-                Job.phase == Phase.QUEUED,
-                due < older_than,
-            )
-            .values(updated_at=now, next_poll_at=None)
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    return [job_id for (job_id,) in rows]
 
 
 def fail_stuck_submissions(
@@ -427,18 +416,12 @@ def take_overdue_stores(
     session: Session, *, older_than: dt.datetime, now: dt.datetime, limit: int
 ) -> list[int]:
     """Jobs whose storing is overdue (a lost message); taking them hides them from other sweeps."""
-    overdue = (
-        select(Job.id)
-        .where(Job.storage_state == StorageState.PENDING, Job.storage_due_at < older_than)
-        .limit(limit)
-        .scalar_subquery()
+    rows = take_rows(
+        session,
+        Job,
+        [Job.storage_state == StorageState.PENDING, Job.storage_due_at < older_than],
+        values={"storage_due_at": now},
+        returning=[Job.id],
+        limit=limit,
     )
-    return list(
-        session.scalars(
-            update(Job)
-            .where(Job.id.in_(overdue), Job.storage_due_at < older_than)
-            .values(storage_due_at=now)
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    return [job_id for (job_id,) in rows]

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select, u
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.db import Base, utcnow
+from models.db import Base, take_rows, utcnow
 from models.jobs import Job
 from models.views import job_view
 
@@ -153,22 +153,17 @@ def take_overdue_deliveries(
 
     Taking them moves next_attempt_at to now, so a concurrent sweep does not take them too.
     """
-    overdue = (
-        select(WebhookDelivery.id)
-        .where(
+    rows = take_rows(
+        session,
+        WebhookDelivery,
+        [
             WebhookDelivery.state == DeliveryState.PENDING,
             WebhookDelivery.next_attempt_at < older_than,
-        )
-        .limit(limit)
-        .scalar_subquery()
+        ],
+        values={"next_attempt_at": now},
+        returning=[WebhookDelivery.id, WebhookDelivery.attempts],
+        limit=limit,
     )
-    rows = session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(overdue), WebhookDelivery.next_attempt_at < older_than)
-        .values(next_attempt_at=now)
-        .returning(WebhookDelivery.id, WebhookDelivery.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
     return [(delivery_id, attempts + 1) for delivery_id, attempts in rows]
 
 
