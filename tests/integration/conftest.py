@@ -183,3 +183,22 @@ class RecordingNudges:
 
     def store(self, job_id: int) -> None:
         self.stores.append(job_id)
+
+
+def mark_polling(factory: sessionmaker[Session], job_id: int, task_id: str) -> None:
+    """Move a queued job to polling, as a successful submission would."""
+    import uuid
+
+    from models import jobs
+    from models.db import utcnow
+
+    with factory.begin() as session:
+        assert jobs.claim_for_submit(session, job_id)
+        assert jobs.mark_submitted(
+            session,
+            job_id,
+            task_id=task_id,
+            token=uuid.uuid4(),
+            next_poll_at=utcnow(),
+            response=None,
+        )

@@ -9,7 +9,7 @@ import pytest
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Status
-from tests.integration.conftest import SPEC_I2V, SPEC_T2V
+from tests.integration.conftest import SPEC_I2V, SPEC_T2V, mark_polling
 
 
 def test_a_retried_request_with_the_same_idempotency_key_returns_the_original(
@@ -58,16 +58,7 @@ def test_a_tier_over_its_in_flight_limit_gets_429_with_retry_after(make_client) 
 
 def test_cancel_marks_the_job_canceled_and_asks_piapi(client, dispatcher, session_factory) -> None:
     video_id = int(client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"])
-    with session_factory.begin() as s:
-        jobs.claim_for_submit(s, video_id)
-        jobs.mark_submitted(
-            s,
-            video_id,
-            task_id="t-1",
-            token=__import__("uuid").uuid4(),
-            next_poll_at=utcnow(),
-            response=None,
-        )
+    mark_polling(session_factory, video_id, "t-1")
 
     resp = client.post(f"/api/video/{video_id}/cancel")
 
@@ -172,16 +163,7 @@ def test_piapi_webhook_with_a_wrong_secret_is_refused_and_changes_nothing(
 ) -> None:
     client = make_client(piapi_webhook_secret="s3cret")
     video_id = int(client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"])
-    with session_factory.begin() as s:
-        jobs.claim_for_submit(s, video_id)
-        jobs.mark_submitted(
-            s,
-            video_id,
-            task_id="task-x",
-            token=__import__("uuid").uuid4(),
-            next_poll_at=utcnow(),
-            response=None,
-        )
+    mark_polling(session_factory, video_id, "task-x")
     delivery = {"timestamp": 1, "data": {"task_id": "task-x", "status": "completed"}}
 
     for secret in (None, "wrong", "s3cret "):
