@@ -18,6 +18,13 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The service's configuration. Defaults run on a laptop with local servers."""
@@ -26,7 +33,13 @@ class Settings:
     broker_url: str
     piapi_base_url: str
     piapi_api_key: str | None  # None: talk to the built-in sandbox
+    poll_policy: str  # "adaptive" or "fixed" (every poll_interval_s, the spec's policy)
     poll_interval_s: float
+    poll_min_interval_s: float
+    poll_max_interval_s: float
+    poll_near_interval_s: float
+    poll_safety_interval_s: float
+    poll_runtime_scale: float  # multiplies the models' typical runtimes the policy plans by
     piapi_connect_timeout_s: float
     piapi_read_timeout_s: float
     public_base_url: str | None  # set: PiAPI is asked to call /api/webhooks/piapi
@@ -66,7 +79,16 @@ class Settings:
             broker_url=_env("BROKER_URL", "redis://127.0.0.1:6379/0"),
             piapi_base_url=_env("PIAPI_BASE_URL", PIAPI_BASE_URL if api_key else sandbox_url),
             piapi_api_key=api_key,
+            poll_policy=_choice("POLL_POLICY", "adaptive", ("adaptive", "fixed")),
             poll_interval_s=float(_env("POLL_INTERVAL_SECONDS", "30")),
+            poll_min_interval_s=float(_env("POLL_MIN_INTERVAL_SECONDS", "1")),
+            poll_max_interval_s=float(_env("POLL_MAX_INTERVAL_SECONDS", "120")),
+            poll_near_interval_s=float(_env("POLL_NEAR_INTERVAL_SECONDS", "4")),
+            poll_safety_interval_s=float(_env("POLL_SAFETY_INTERVAL_SECONDS", "300")),
+            # The sandbox runs tasks SANDBOX_TIME_SCALE times as long as PiAPI does.
+            poll_runtime_scale=float(
+                _env("POLL_RUNTIME_SCALE", "1" if api_key else _env("SANDBOX_TIME_SCALE", "0.25"))
+            ),
             piapi_connect_timeout_s=float(_env("PIAPI_CONNECT_TIMEOUT_SECONDS", "5")),
             piapi_read_timeout_s=float(_env("PIAPI_READ_TIMEOUT_SECONDS", "30")),
             public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,

@@ -26,6 +26,8 @@ class ModeSpec:
     task_type: str
     model_name: str  # what we record as video_generations.model_name
     price_usd: Decimal  # for the shortest clip; longer clips cost proportionally
+    # Where this mode's task runs longer than the provider's typical_runtime_s.
+    runtime_s: int | None = None
     # Set where PiAPI cannot run the mode on the model the provider id names, so the
     # job runs elsewhere: the response says so instead of swapping silently.
     notice: str | None = None
@@ -59,6 +61,10 @@ class ProviderModel:
         units = Decimal(clip_s) / Decimal(self.clip_lengths_s[0])
         return (self.modes[mode].price_usd * units).quantize(Decimal("0.0001"))
 
+    def runtime_for(self, mode: str) -> int:
+        """Typical seconds from creation to end of this provider's task for mode."""
+        return self.modes[mode].runtime_s or self.typical_runtime_s
+
     def aspect_ratio_for(self, requested: str) -> str:
         """The requested ratio if the model takes it, else its default (the spec's fallback)."""
         return requested if requested in self.aspect_ratios else self.aspect_ratios[0]
@@ -76,7 +82,9 @@ CATALOGUE: tuple[ProviderModel, ...] = (
                 # The spec sends "txt2video", which is PiAPI's standard (0.09 USD)
                 # variant; the 0.03 USD the spec charges is the fast variant's price.
                 TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "hunyuan-fast", Decimal("0.03")),
-                IMAGE_TO_VIDEO: ModeSpec("img2video-concat", "hunyuan", Decimal("0.09")),
+                IMAGE_TO_VIDEO: ModeSpec(
+                    "img2video-concat", "hunyuan", Decimal("0.09"), runtime_s=120
+                ),
             }
         ),
         aspect_ratios=("16:9", "9:16", "1:1"),
@@ -97,6 +105,7 @@ CATALOGUE: tuple[ProviderModel, ...] = (
                     "img2video-14b",
                     "wanx-14b",
                     Decimal("0.28"),
+                    runtime_s=480,
                     notice=(
                         "PiAPI has no WanX 1.3b image-to-video; this job runs on WanX 14b "
                         "(img2video-14b) and costs its price."

@@ -16,6 +16,8 @@ from models.views import set_storage_urls
 from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
 from workers.broker_checks import redis_eviction_policy_is_safe
+from workers.poll_policy import PollPolicy
+from workers.polling import Planner, planner
 from workers.sweeper import SweepPolicy
 
 app = Celery("videogen", include=["workers.tasks"])
@@ -85,9 +87,20 @@ def piapi_webhook_config() -> dict[str, str] | None:
     }
 
 
-def poll_interval_s() -> float:
-    """Seconds between two polls of one job (POLL_INTERVAL_SECONDS)."""
-    return get_settings().poll_interval_s
+@cache
+def poll_planner() -> Planner:
+    """When to poll a job next: the POLL_* settings, sparse once PiAPI calls us back."""
+    settings = get_settings()
+    policy = PollPolicy(
+        kind=settings.poll_policy,
+        fixed_interval_s=settings.poll_interval_s,
+        min_interval_s=settings.poll_min_interval_s,
+        max_interval_s=settings.poll_max_interval_s,
+        near_interval_s=settings.poll_near_interval_s,
+        safety_interval_s=settings.poll_safety_interval_s,
+        runtime_scale=settings.poll_runtime_scale,
+    )
+    return planner(policy, webhooks=piapi_webhook_config() is not None)
 
 
 def sweep_policy() -> SweepPolicy:

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import jobs, webhooks
 from models.db import utcnow
 from models.jobs import Job, Phase, Status, StorageState
+from providers.catalogue import BY_KEY
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
 from workers.endings import fail_job
+from workers.poll_policy import PollPolicy, TaskClock, next_poll_in_s
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,54 @@ class PollOutcome:
 
 STOP = PollOutcome(None)
 
+# For a job whose provider left the catalogue: about the median of the ones we sell.
+UNKNOWN_RUNTIME_S = 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollSubject:
+    """The facts about one job that its poll schedule depends on."""
+
+    typical_runtime_s: float
+    started_at: dt.datetime | None  # None: PiAPI has not accepted it yet
+    deadline_at: dt.datetime
+
+    @classmethod
+    def of(cls, job: Job) -> PollSubject:
+        model = BY_KEY.get(job.provider)
+        runtime = (
+            model.runtime_for(job.generation_mode)
+            if model and job.generation_mode in model.modes
+            else UNKNOWN_RUNTIME_S
+        )
+        return cls(float(runtime), job.started_at, job.deadline_at)
+
+
+# Seconds until the next poll of a subject, given the progress PiAPI last reported.
+Planner = Callable[[PollSubject, int | None], float]
+
+
+def planner(policy: PollPolicy, *, webhooks: bool) -> Planner:
+    """The production planner: the poll policy, fed with the job's clock."""
+
+    def plan(subject: PollSubject, progress: int | None) -> float:
+        now = utcnow()
+        clock = TaskClock(
+            elapsed_s=(now - (subject.started_at or now)).total_seconds(),
+            typical_runtime_s=subject.typical_runtime_s,
+            deadline_in_s=(subject.deadline_at - now).total_seconds(),
+            progress=progress,
+            webhooks=webhooks,
+        )
+        return next_poll_in_s(policy, clock)
+
+    return plan
+
+
+def every(seconds: float) -> Planner:
+    """A planner that always answers the same interval."""
+    return lambda _subject, _progress: seconds
+
 
 def poll_once(
     sessions: sessionmaker[Session],
@@ -43,7 +93,7 @@ def poll_once(
     job_id: int,
     token: uuid.UUID | None,
     *,
-    interval_s: float,
+    plan_poll: Planner,
     retry_wait_s: Callable[[float | None], float],
 ) -> PollOutcome:
     """Ask PiAPI once and record the answer. Safe to run twice, late, or from a stale chain.
@@ -58,6 +108,7 @@ def poll_once(
             return STOP  # a stale chain
         token = job.poll_token
         task_id, deadline, progress = job.task_id, job.deadline_at, job.progress
+        subject = PollSubject.of(job)
     assert task_id is not None and token is not None  # polling implies both
 
     if utcnow() >= deadline:
@@ -89,6 +140,7 @@ def poll_once(
                 deliveries=_event(session, job_id, event) if ended else (),
                 completed=ended and event == "completed",
             )
+        interval_s = plan_poll(subject, result.progress)
         recorded = jobs.record_poll(
             session,
             job_id,

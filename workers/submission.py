@@ -24,6 +24,7 @@ from providers.piapi import (
 )
 from providers.prompts import build_task_request
 from workers.endings import fail_job
+from workers.polling import Planner, PollSubject
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def submit_once(
     client: PiAPIClient,
     job_id: int,
     *,
-    first_poll_in_s: float,
+    plan_poll: Planner,
     retry_wait_s: Callable[[float | None], float],
     webhook_config: dict[str, str] | None = None,
 ) -> Submitted | RetryIn | Ended | None:
@@ -73,7 +74,8 @@ def submit_once(
     with sessions.begin() as session:
         if not jobs.claim_for_submit(session, job_id):
             return None  # a duplicate message: someone else claimed it, or it ended
-        body, deadline = _request_body(session, job_id)
+        body, subject = _request_body(session, job_id)
+        deadline = subject.deadline_at
     if webhook_config:
         body["config"] = {"webhook_config": webhook_config}
 
@@ -96,6 +98,7 @@ def submit_once(
         return _fail(sessions, job_id, "submission_unknown", f"{exc}; not resubmitted")
 
     token = uuid.uuid4()
+    first_poll_in_s = plan_poll(subject, None)
     recorded = _record_submission(
         sessions, job_id, result.task_id, token, first_poll_in_s, dict(result.raw)
     )
@@ -144,7 +147,7 @@ def _record_submission(
     raise AssertionError("unreachable")
 
 
-def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], dt.datetime]:
+def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], PollSubject]:
     job = session.get_one(Job, job_id)
     body = build_task_request(
         BY_KEY[job.provider],
@@ -155,7 +158,7 @@ def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], dt.
         clip_s=job.actual_duration,
         image_url=job.image_url,
     )
-    return body, job.deadline_at
+    return body, PollSubject.of(job)
 
 
 def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> Ended | None:

@@ -19,7 +19,7 @@ from workers.celery_app import (
     media_http,
     piapi,
     piapi_webhook_config,
-    poll_interval_s,
+    poll_planner,
     sessions,
     storage,
     sweep_policy,
@@ -65,7 +65,7 @@ def submit_job(self: Task, job_id: int) -> None:
         sessions(),
         piapi(),
         job_id,
-        first_poll_in_s=poll_interval_s(),
+        plan_poll=poll_planner(),
         retry_wait_s=_backoff_for(self),
         webhook_config=piapi_webhook_config(),
     )
@@ -85,7 +85,7 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
         piapi(),
         job_id,
         uuid.UUID(token),
-        interval_s=poll_interval_s(),
+        plan_poll=poll_planner(),
         retry_wait_s=_backoff_for(self),
     )
     _send(outcome.deliveries)
@@ -106,7 +106,7 @@ def check_job(job_id: int) -> None:
         piapi(),
         job_id,
         None,
-        interval_s=poll_interval_s(),
+        plan_poll=poll_planner(),
         retry_wait_s=lambda retry_after: backoff_s(0, retry_after=retry_after),
     )
     _send(outcome.deliveries)

@@ -87,6 +87,7 @@ class Chaos:
             "SANDBOX_FAULTS": json.dumps(FAULTS),
             "PIAPI_CONNECT_TIMEOUT_SECONDS": "2",
             "PIAPI_READ_TIMEOUT_SECONDS": "2",
+            "POLL_POLICY": "fixed",  # the policy the recorded chaos runs used
             "POLL_INTERVAL_SECONDS": "3",
             "SWEEP_INTERVAL_SECONDS": "5",
             "SWEEP_QUEUED_GRACE_SECONDS": "20",

@@ -51,7 +51,7 @@ def run_stack(
         "SANDBOX_URL": "",
         "PUBLIC_BASE_URL": "",
         "PIAPI_WEBHOOK_SECRET": "",
-        "POLL_INTERVAL_SECONDS": "0.5",
+        "POLL_MIN_INTERVAL_SECONDS": "0.2",  # the adaptive policy, on the sandbox's runtimes
         "SANDBOX_TIME_SCALE": "0.02",
         "API_WORKERS": "1",
         "POLL_CONCURRENCY": "4",

@@ -117,6 +117,7 @@ def webhook_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "postgres-redis",
         database="videogen_e2e_hooks",
         redis_db=12,
+        POLL_POLICY="fixed",
         POLL_INTERVAL_SECONDS="60",
         PUBLIC_BASE_URL="{api}",
         PIAPI_WEBHOOK_SECRET="e2e-shared-secret",

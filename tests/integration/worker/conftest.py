@@ -25,6 +25,7 @@ from tests.stack import (
     wait_until,
 )
 
+SANDBOX_TIME_SCALE = 0.015  # a Hunyuan task takes about a second
 BROKER_URL = "redis://127.0.0.1:6379/15"  # a Redis db of its own, flushed per session
 
 
@@ -52,8 +53,7 @@ def worker_engine(worker_db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def live_sandbox() -> Iterator[SandboxServer]:
-    # Scaled so a Hunyuan task takes about a second.
-    with sandbox_server(time_scale=0.015) as server:
+    with sandbox_server(time_scale=SANDBOX_TIME_SCALE) as server:
         yield server
 
 
@@ -70,7 +70,9 @@ def celery_worker_process(
         "BROKER_URL": BROKER_URL,
         "PIAPI_BASE_URL": live_sandbox.url,
         "PIAPI_API_KEY": "",
-        "POLL_INTERVAL_SECONDS": "0.3",
+        # The adaptive policy, planning with the sandbox's runtimes.
+        "POLL_RUNTIME_SCALE": str(SANDBOX_TIME_SCALE),
+        "POLL_MIN_INTERVAL_SECONDS": "0.3",
     }
     with worker_process(env, log) as proc:
         wait_until(

@@ -28,6 +28,7 @@ def test_sigterm_hands_back_held_polls(
         "BROKER_URL": BROKER_URL,
         "PIAPI_BASE_URL": live_sandbox.url,
         "PIAPI_API_KEY": "",
+        "POLL_POLICY": "fixed",
         "POLL_INTERVAL_SECONDS": "4",  # long enough to stop the worker mid-countdown
     }
     sender = Celery("shutdown-test")

@@ -18,7 +18,7 @@ from providers.piapi import PiAPIClient, Timeouts
 from providers.sandbox.faults import FaultPlan
 from tests.integration.conftest import RecordingNudges, insert_job
 from tests.stack import sandbox_server
-from workers.polling import poll_once
+from workers.polling import every, poll_once
 from workers.submission import Ended, RetryIn, submit_once
 from workers.sweeper import SweepPolicy, sweep
 
@@ -31,11 +31,11 @@ def _wait(retry_after: float | None) -> float:
 
 
 def _submit(sessions, client, job_id):
-    return submit_once(sessions, client, job_id, first_poll_in_s=INTERVAL, retry_wait_s=_wait)
+    return submit_once(sessions, client, job_id, plan_poll=every(INTERVAL), retry_wait_s=_wait)
 
 
 def _poll(sessions, client, job_id, token):
-    return poll_once(sessions, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait)
+    return poll_once(sessions, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait)
 
 
 def _job(sessions, job_id: int) -> Job:

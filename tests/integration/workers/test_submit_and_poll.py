@@ -12,7 +12,7 @@ from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient
 from providers.sandbox.engine import FAIL_MARKER
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
-from workers.polling import poll_once
+from workers.polling import every, poll_once
 from workers.submission import Ended, RetryIn, submit_once
 
 INTERVAL = 7.0
@@ -24,13 +24,13 @@ def _wait(retry_after: float | None) -> float:
 
 def _submit(session_factory, client, job_id):
     return submit_once(
-        session_factory, client, job_id, first_poll_in_s=INTERVAL, retry_wait_s=_wait
+        session_factory, client, job_id, plan_poll=every(INTERVAL), retry_wait_s=_wait
     )
 
 
 def _poll(session_factory, client, job_id, token):
     return poll_once(
-        session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+        session_factory, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait
     )
 
 
@@ -43,7 +43,7 @@ def _submitted(session_factory, make_job, sandbox, body=None):
     job_id = make_job(body)
     client = PiAPIClient(sandbox.url, "test-key")
     submitted = submit_once(
-        session_factory, client, job_id, first_poll_in_s=INTERVAL, retry_wait_s=_wait
+        session_factory, client, job_id, plan_poll=every(INTERVAL), retry_wait_s=_wait
     )
     assert submitted is not None
     return job_id, client, submitted.token
@@ -82,7 +82,7 @@ def test_poll_follows_the_task_to_completion(session_factory, make_job, sandbox)
 
     assert (
         poll_once(
-            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+            session_factory, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait
         ).next_poll_in_s
         == INTERVAL
     )
@@ -91,7 +91,7 @@ def test_poll_follows_the_task_to_completion(session_factory, make_job, sandbox)
     sandbox.clock[0] += 3600  # the sandbox task has finished
     assert (
         poll_once(
-            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+            session_factory, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait
         ).next_poll_in_s
         is None
     )
@@ -151,7 +151,12 @@ def test_a_stale_chain_and_a_late_poll_change_nothing(session_factory, make_job,
     # invariant 4: a chain with another token ends itself without calling PiAPI
     assert (
         poll_once(
-            session_factory, client, job_id, uuid.uuid4(), interval_s=INTERVAL, retry_wait_s=_wait
+            session_factory,
+            client,
+            job_id,
+            uuid.uuid4(),
+            plan_poll=every(INTERVAL),
+            retry_wait_s=_wait,
         ).next_poll_in_s
         is None
     )
@@ -164,7 +169,7 @@ def test_a_stale_chain_and_a_late_poll_change_nothing(session_factory, make_job,
     # invariant 5: a late, redelivered poll of the finished job does nothing at all
     assert (
         poll_once(
-            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+            session_factory, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait
         ).next_poll_in_s
         is None
     )
@@ -179,7 +184,7 @@ def test_a_job_past_its_deadline_fails_with_timeout(session_factory, make_job, s
 
     assert (
         poll_once(
-            session_factory, client, job_id, token, interval_s=INTERVAL, retry_wait_s=_wait
+            session_factory, client, job_id, token, plan_poll=every(INTERVAL), retry_wait_s=_wait
         ).next_poll_in_s
         is None
     )
@@ -203,7 +208,7 @@ def test_a_refused_create_hands_the_claim_back_until_retry_after(session_factory
             session_factory,
             PiAPIClient(BASE, "k"),
             job_id,
-            first_poll_in_s=INTERVAL,
+            plan_poll=every(INTERVAL),
             retry_wait_s=_wait,
         )
     assert outcome == RetryIn(7.0)
