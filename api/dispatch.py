@@ -15,24 +15,24 @@ class Dispatcher(Protocol):
 
 
 class CeleryDispatcher:
-    """Sends the messages as Celery tasks."""
+    """Sends the messages as Celery tasks, by keyword (Flower then shows `job_id=...`)."""
 
     def submit(self, job_id: int) -> None:
         from workers.tasks import submit_job  # the API process imports workers only here
 
-        submit_job.delay(job_id)
+        submit_job.delay(job_id=job_id)
 
     def cancel_remote(self, job_id: int) -> None:
         from workers.tasks import cancel_at_piapi
 
-        cancel_at_piapi.delay(job_id)
+        cancel_at_piapi.delay(job_id=job_id)
 
     def check(self, job_id: int) -> None:
         from workers.tasks import check_job
 
-        check_job.delay(job_id)
+        check_job.delay(job_id=job_id)
 
     def deliver(self, delivery_id: str) -> None:
         from workers.tasks import deliver_webhook
 
-        deliver_webhook.delay(delivery_id, 1)
+        deliver_webhook.delay(delivery_id=delivery_id, attempt=1)

@@ -1,4 +1,10 @@
-"""Celery tasks: thin wrappers that convert arguments, call one function, and reschedule."""
+"""Celery tasks: thin wrappers that convert arguments, call one function, and reschedule.
+
+Every task is sent with keyword arguments, so Flower and `celery inspect` show
+`{'job_id': 42}` and an operator finds one job's tasks with Flower's search
+`kwargs:job_id=42`. Positional messages (older senders) still run: the signatures
+are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +61,7 @@ def _backoff_for(task: Task) -> Callable[[float | None], float]:
 
 def _send(deliveries: Iterable[str]) -> None:
     for delivery_id in deliveries:
-        deliver_webhook.delay(delivery_id, 1)
+        deliver_webhook.delay(delivery_id=delivery_id, attempt=1)
 
 
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
@@ -74,7 +80,10 @@ def submit_job(self: Task, job_id: int) -> None:
     if isinstance(outcome, Ended):
         _send(outcome.deliveries)
     if isinstance(outcome, Submitted):
-        poll_job.apply_async((job_id, str(outcome.token)), countdown=outcome.first_poll_in_s)
+        poll_job.apply_async(
+            kwargs={"job_id": job_id, "token": str(outcome.token)},
+            countdown=outcome.first_poll_in_s,
+        )
 
 
 @app.task(bind=True, name="workers.tasks.poll_job", **_DB_RETRY)
@@ -90,12 +99,14 @@ def poll_job(self: Task, job_id: int, token: str) -> None:
     )
     _send(outcome.deliveries)
     if outcome.completed:
-        store_job.delay(job_id)
+        store_job.delay(job_id=job_id)
     if outcome.next_poll_in_s is None:
         return
     if outcome.is_retry:
         raise self.retry(countdown=outcome.next_poll_in_s)
-    poll_job.apply_async((job_id, token), countdown=outcome.next_poll_in_s)
+    poll_job.apply_async(
+        kwargs={"job_id": job_id, "token": token}, countdown=outcome.next_poll_in_s
+    )
 
 
 @app.task(name="workers.tasks.check_job", **_DB_RETRY)
@@ -111,7 +122,7 @@ def check_job(job_id: int) -> None:
     )
     _send(outcome.deliveries)
     if outcome.completed:
-        store_job.delay(job_id)
+        store_job.delay(job_id=job_id)
 
 
 @app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)
@@ -138,7 +149,9 @@ def deliver_webhook(self: Task, delivery_id: str, attempt: int) -> None:
         refusal=lambda url: refusal(url, allow_private=allow_private),
     )
     if wait is not None:
-        deliver_webhook.apply_async((delivery_id, attempt + 1), countdown=wait)
+        deliver_webhook.apply_async(
+            kwargs={"delivery_id": delivery_id, "attempt": attempt + 1}, countdown=wait
+        )
 
 
 @app.task(name="workers.tasks.store_job", **_DB_RETRY)
@@ -158,24 +171,24 @@ def store_job(job_id: int) -> None:
             wait_s=lambda attempt: settings.storage_retry_base_s * 2 ** (attempt - 1),
         )
         if wait is not None:
-            store_job.apply_async((job_id,), countdown=wait)
+            store_job.apply_async(kwargs={"job_id": job_id}, countdown=wait)
 
 
 class _CeleryNudges:
     def submit(self, job_id: int) -> None:
-        submit_job.delay(job_id)
+        submit_job.delay(job_id=job_id)
 
     def poll(self, job_id: int, token: uuid.UUID) -> None:
-        poll_job.delay(job_id, str(token))
+        poll_job.delay(job_id=job_id, token=str(token))
 
     def deliver(self, delivery_id: str, attempt: int) -> None:
-        deliver_webhook.delay(delivery_id, attempt)
+        deliver_webhook.delay(delivery_id=delivery_id, attempt=attempt)
 
     def cancel_remote(self, job_id: int) -> None:
-        cancel_at_piapi.delay(job_id)
+        cancel_at_piapi.delay(job_id=job_id)
 
     def store(self, job_id: int) -> None:
-        store_job.delay(job_id)
+        store_job.delay(job_id=job_id)
 
 
 @app.task(name="workers.tasks.sweep_jobs", **_DB_RETRY)

@@ -21,6 +21,7 @@ class Stack:
     log: Path
     database_url: str
     key: str  # the development key bin/up created
+    flower: str = ""  # Flower's base URL (its login: FLOWER_BASIC_AUTH, or DATA_DIR/flower-auth)
 
     def http(self) -> requests.Session:
         """A requests session that sends the API key."""
@@ -71,7 +72,14 @@ def run_stack(
         wait_http(f"{api}/healthz", proc=proc, log_path=log)
         wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", proc=proc, log_path=log)
         key = (data_dir / "dev-api-key").read_text().strip()
-        yield Stack(api, f"http://127.0.0.1:{sandbox_port}", log, database_url, key)
+        yield Stack(
+            api,
+            f"http://127.0.0.1:{sandbox_port}",
+            log,
+            database_url,
+            key,
+            flower=f"http://127.0.0.1:{flower_port}",
+        )
 
 
 @pytest.fixture(scope="session", params=["postgres-redis", "embedded"])

@@ -45,3 +45,71 @@ def test_queues_have_their_own_worker_pools() -> None:
     assert procs["poll"][procs["poll"].index("--queues") + 1] == "poll"
     assert procs["callbacks"][procs["callbacks"].index("--queues") + 1] == "callbacks"
     assert sum(1 for argv in procs.values() if "beat" in argv) == 1  # beat runs once
+
+
+QUEUES = ("submit", "poll", "callbacks", "store")
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_each_queue_has_one_pool_in_both_files_sized_from_the_environment() -> None:
+    procs, services = _procfile(), _compose()
+    for queue in QUEUES:
+        knob = queue.upper()
+        for where, argv in (("Procfile", procs[queue]), ("compose", services[queue]["command"])):
+            assert _option(argv, "--queues") == queue, (where, queue)
+            assert _option(argv, "--hostname") == f"{queue}@%h", (where, queue)
+            assert _option(argv, "--pool").startswith(f"${{{knob}_POOL:-"), (where, queue)
+            assert _option(argv, "--concurrency").startswith(f"${{{knob}_CONCURRENCY:-"), where
+        # Same defaults in both, so `make up` and `docker compose up` size pools alike.
+        for option in ("--pool", "--concurrency"):
+            assert _option(procs[queue], option) == _option(services[queue]["command"], option)
+    consumed = [_option(argv, "--queues") for argv in procs.values() if "worker" in argv]
+    assert sorted(consumed) == sorted(QUEUES)  # one pool per queue, none shared
+
+
+def test_network_waits_default_to_threads_and_submit_to_processes() -> None:
+    procs = _procfile()
+    for queue in ("poll", "callbacks", "store"):
+        assert _option(procs[queue], "--pool").endswith(":-threads}"), queue
+    assert _option(procs["submit"], "--pool").endswith(":-prefork}")
+
+
+def test_every_routed_task_lands_on_a_queue_that_has_a_pool() -> None:
+    import celeryconfig
+
+    assert tuple(q.name for q in celeryconfig.task_queues) == QUEUES
+    assert {route["queue"] for route in celeryconfig.task_routes.values()} <= set(QUEUES)
+
+
+def test_beat_runs_exactly_once_and_no_worker_embeds_it() -> None:
+    for commands in (
+        list(_procfile().values()),
+        [s.get("command") or [] for s in _compose().values()],
+    ):
+        assert sum(1 for argv in commands if argv[:4] == ["celery", "-A", "workers", "beat"]) == 1
+        assert not any("-B" in argv or "--beat" in argv for argv in commands)
+    assert "deploy" not in _compose()["beat"]  # no replicas: never scaled
+
+
+def test_compose_checks_each_workers_own_node_and_the_apis_health() -> None:
+    services = _compose()
+    for queue in QUEUES:
+        test = services[queue]["healthcheck"]["test"]
+        assert test == ["CMD", "python", "-m", "workers.healthcheck", queue]
+    assert "/healthz" in " ".join(services["api"]["healthcheck"]["test"])
+    assert "/healthcheck" in " ".join(services["flower"]["healthcheck"]["test"])
+
+
+def test_flower_takes_its_login_from_the_environment_and_refuses_to_start_without() -> None:
+    flower = _compose()["flower"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    assert "FLOWER_UNAUTHENTICATED_API" not in flower["environment"]
+    up = (ROOT / "bin" / "up").read_text()
+    assert "export FLOWER_BASIC_AUTH" in up
