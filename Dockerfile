@@ -6,6 +6,7 @@ COPY api api
 COPY workers workers
 COPY providers providers
 COPY models models
+COPY client client
 COPY migrations migrations
 COPY alembic.ini celeryconfig.py wsgi.py ./
 RUN pip install .
