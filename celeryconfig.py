@@ -13,6 +13,37 @@ from kombu import Exchange, Queue
 
 from models.settings import get_settings
 
+QUEUE_NAMES = ("submit", "poll", "callbacks", "store")
+RABBITMQ_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
+# A quorum queue drops a message delivered this many times without an ack (a task that
+# kills its worker every time). RabbitMQ 4 defaults to 20; 3.x has no limit. The sweeper
+# re-drives the job of a dropped message, as it does after any lost one.
+QUORUM_DELIVERY_LIMIT = 20
+
+
+def uses_rabbitmq(url: str) -> bool:
+    """True when the broker URL names RabbitMQ (AMQP 0-9-1)."""
+    return url.startswith(RABBITMQ_SCHEMES)
+
+
+def task_queues_for(url: str) -> tuple[Queue, ...]:
+    """Our four queues, each with its own exchange so one pool never gets another's messages.
+
+    On RabbitMQ they are quorum queues (replicated, and the only kind Celery's native
+    delayed delivery serves) on topic exchanges: that delivery re-routes a due message
+    through a topic binding and cannot use direct exchanges. A countdown then waits in
+    the broker's celery_delayed_* queues instead of in the memory of a worker.
+    Elsewhere they are plain queues on direct exchanges.
+    """
+    if not uses_rabbitmq(url):
+        return tuple(Queue(name, Exchange(name), routing_key=name) for name in QUEUE_NAMES)
+    quorum = {"x-queue-type": "quorum", "x-delivery-limit": QUORUM_DELIVERY_LIMIT}
+    return tuple(
+        Queue(name, Exchange(name, type="topic"), routing_key=name, queue_arguments=quorum)
+        for name in QUEUE_NAMES
+    )
+
+
 _settings = get_settings()
 
 broker_url = _settings.broker_url
@@ -41,7 +72,7 @@ if broker_url.startswith("filesystem://"):
         "control_folder": str(_folder / "control"),
         "store_processed": False,
     }
-else:
+elif not uses_rabbitmq(broker_url):
     broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
 
 # Publishing from the API must not hang a request when the broker is down: the job
@@ -67,7 +98,8 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 # Countdown messages are not bounded by prefetch: a poll worker holds every poll it
 # has received until its countdown ends. Past this many, it stops taking more and
-# they wait in the broker instead of in memory.
+# they wait in the broker instead of in memory. (On RabbitMQ they wait in the broker
+# from the start, and the prefetch is a fixed count per consumer.)
 worker_eta_task_limit = 10_000
 
 # Tasks are short: one PiAPI call (connect + read timeouts, 35 s by default) and a
@@ -77,17 +109,23 @@ task_soft_time_limit = 60
 task_time_limit = 90
 
 # SIGTERM is a warm shutdown: running tasks finish, and unacknowledged messages,
-# including countdown polls held in memory, go back to the broker. A cold shutdown
+# including countdown polls held in memory (on Redis; RabbitMQ's never leave the
+# broker early), go back to the broker. A cold shutdown
 # (SIGQUIT, or REMAP_SIGTERM=SIGQUIT in containers) first waits this long for the
 # running tasks, which is more than a task needs with default timeouts.
 worker_soft_shutdown_timeout = 40.0
 worker_enable_soft_shutdown_on_idle = True
 
-# One direct exchange per queue, so a message for one pool never lands in another.
-task_queues = tuple(
-    Queue(name, Exchange(name), routing_key=name)
-    for name in ("submit", "poll", "callbacks", "store")
-)
+task_queues = task_queues_for(broker_url)
+if uses_rabbitmq(broker_url):
+    # Anything declared beyond task_queues (a default queue, a missing one) is quorum
+    # on a topic exchange too, so every countdown can wait in the broker.
+    task_default_queue_type = "quorum"
+    task_default_exchange_type = "topic"
+    # The celery_delayed_* queues that hold countdown messages are replicated like ours.
+    broker_native_delayed_delivery_queue_type = "quorum"
+    # Quorum queues refuse global QoS: detecting them makes the prefetch per consumer.
+    worker_detect_quorum_queues = True
 task_default_queue = "submit"
 task_routes = {
     "workers.tasks.submit_job": {"queue": "submit"},

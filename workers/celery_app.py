@@ -7,20 +7,26 @@ from functools import cache
 import redis
 import requests
 from celery import Celery
-from celery.signals import beat_init, worker_ready
+from celery.signals import beat_init, worker_init, worker_ready
 from sqlalchemy.orm import Session, sessionmaker
 
+from celeryconfig import uses_rabbitmq
 from models.db import make_engine, make_session_factory
 from models.settings import get_settings
 from models.views import set_storage_urls
 from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
-from workers.broker_checks import redis_eviction_policy_is_safe
+from workers.broker_checks import (
+    declare_queues,
+    rabbitmq_version_is_enough,
+    redis_eviction_policy_is_safe,
+)
+from workers.countdowns import BrokerCountdownTask
 from workers.poll_policy import PollPolicy
 from workers.polling import Planner, planner
 from workers.sweeper import SweepPolicy
 
-app = Celery("videogen", include=["workers.tasks"])
+app = Celery("videogen", include=["workers.tasks"], task_cls=BrokerCountdownTask)
 app.config_from_object("celeryconfig")
 
 # The sandbox accepts any key; a real deployment sets PIAPI_API_KEY.
@@ -119,3 +125,15 @@ def _check_broker(**_: object) -> None:
     url = get_settings().broker_url
     if url.startswith(("redis://", "rediss://")):
         redis_eviction_policy_is_safe(redis.Redis.from_url(url, socket_timeout=5))
+    elif uses_rabbitmq(url):
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+            rabbitmq_version_is_enough(conn.connection.server_properties)
+
+
+@worker_init.connect
+def _declare_every_queue(**_: object) -> None:
+    # Before the consumer starts, so that its delayed-delivery step can bind them all.
+    if uses_rabbitmq(get_settings().broker_url):
+        with app.connection_for_write() as conn:
+            declare_queues(conn, app.amqp.queues.values())

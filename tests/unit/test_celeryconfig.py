@@ -1,0 +1,79 @@
+"""celeryconfig picks quorum queues and broker-held countdowns on RabbitMQ, nothing else."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+
+import celeryconfig
+from models.settings import get_settings
+
+AMQP = "amqp://guest:guest@rabbit:5672/videogen"
+REDIS = "redis://127.0.0.1:6379/0"
+RABBITMQ_ONLY = (
+    "task_default_queue_type",
+    "task_default_exchange_type",
+    "broker_native_delayed_delivery_queue_type",
+    "worker_detect_quorum_queues",
+)
+
+
+@pytest.fixture
+def config_for(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A fresh copy of celeryconfig, as a process with this BROKER_URL would load it."""
+
+    def load(url: str) -> ModuleType:
+        monkeypatch.setenv("BROKER_URL", url)
+        get_settings.cache_clear()
+        spec = importlib.util.spec_from_file_location("celeryconfig_copy", celeryconfig.__file__)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    yield load
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_rabbitmq_gets_quorum_queues_on_topic_exchanges(config_for) -> None:
+    config = config_for(AMQP)
+
+    assert [q.name for q in config.task_queues] == ["submit", "poll", "callbacks", "store"]
+    for queue in config.task_queues:
+        assert queue.queue_arguments == {"x-queue-type": "quorum", "x-delivery-limit": 20}
+        assert (queue.exchange.name, queue.exchange.type) == (queue.name, "topic")
+        assert queue.routing_key == queue.name
+    assert config.task_default_queue_type == "quorum"
+    assert config.task_default_exchange_type == "topic"
+    assert config.broker_native_delayed_delivery_queue_type == "quorum"
+    assert config.worker_detect_quorum_queues is True
+    # Redis' visibility timeout means nothing to RabbitMQ.
+    assert not hasattr(config, "broker_transport_options")
+
+
+@pytest.mark.parametrize("url", [REDIS, "rediss://cache:6380/1"])
+def test_redis_keeps_plain_queues_on_direct_exchanges(config_for, url: str) -> None:
+    config = config_for(url)
+
+    for queue in config.task_queues:
+        assert queue.queue_arguments is None
+        assert (queue.exchange.name, queue.exchange.type) == (queue.name, "direct")
+    assert config.broker_transport_options == {"visibility_timeout": 3600}
+    assert [name for name in RABBITMQ_ONLY if hasattr(config, name)] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("amqp://guest@localhost//", True),
+        ("amqps://u:p@mq.example:5671/v", True),
+        ("pyamqp://localhost", True),
+        (REDIS, False),
+        ("filesystem://", False),
+    ],
+)
+def test_rabbitmq_is_told_by_the_url_scheme(url: str, expected: bool) -> None:
+    assert celeryconfig.uses_rabbitmq(url) is expected
