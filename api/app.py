@@ -12,6 +12,7 @@ from api.auth import install_auth
 from api.cli import register_cli
 from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
+from api.library import install_library_page
 from models.db import make_engine, make_session_factory
 from models.settings import Settings, get_settings
 from models.views import set_storage_urls
@@ -99,6 +100,7 @@ def create_app(
     )
     app.extensions["storage"] = storage
     set_storage_urls(storage.url)
+    install_library_page(app, settings, storage.url)
 
     if isinstance(storage, LocalStorage):
         # The embedded storage is served here; keys hold a random part, so a URL is

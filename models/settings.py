@@ -61,6 +61,7 @@ class Settings:
     sweep_queued_grace_s: float
     sweep_submitting_grace_s: float
     sweep_poll_grace_s: float | None  # None: four poll intervals, at least 120 s
+    library_media_sources: str  # extra CSP sources for /library's videos and thumbnails
 
     @property
     def uses_sandbox(self) -> bool:
@@ -121,6 +122,8 @@ class Settings:
                 if os.environ.get("SWEEP_POLL_GRACE_SECONDS")
                 else None
             ),
+            # PiAPI's result hosts vary by model (img.theapi.app, storage.cdn-luma.com, ...).
+            library_media_sources=_env("LIBRARY_MEDIA_SOURCES", "https:" if api_key else ""),
         )
 
 
