@@ -65,7 +65,7 @@ def create_app(
         g.db = factory()
         return None
 
-    install_auth(app, factory)
+    install_auth(app, factory, cache_ttl_s=settings.auth_cache_s)
 
     @app.teardown_request
     def _close_session(_exc: BaseException | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
-from models.accounts import lock_user
+from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job, Status
 from models.tiers import TIERS
@@ -47,9 +47,8 @@ def accept(
 
     job = new_job(req, user)
     job.idempotency_key, job.request_hash = key, body_hash
-    lock_user(db, user.id)  # concurrent requests of one user are counted one at a time
     limit = TIERS[user.tier].max_in_flight
-    if _in_flight(db, user.id) >= limit:
+    if _lock_and_count_in_flight(db, user.id) >= limit:
         db.rollback()
         raise TooManyInFlightError(
             f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
@@ -75,12 +74,19 @@ def _replay(db: Session, user: Principal, key: str, body_hash: str) -> Job | Non
     return job
 
 
-def _in_flight(db: Session, user_id: int) -> int:
-    return db.scalar(
+def _lock_and_count_in_flight(db: Session, user_id: int) -> int:
+    """The user's jobs in flight, counted under a lock on the user's row, in one round trip.
+
+    The lock serialises one user's concurrent requests, so two cannot both pass the limit.
+    """
+    in_flight = (
         select(func.count())
         .select_from(Job)
         .where(Job.user_id == user_id, Job.status == Status.PROCESSING)
+        .scalar_subquery()
     )
+    locked = select(in_flight).select_from(User).where(User.id == user_id)
+    return db.scalar(locked.with_for_update(of=User)) or 0
 
 
 def new_job(req: dict[str, Any], user: Principal) -> Job:

@@ -91,7 +91,8 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
 def status(video_id: int) -> Job:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
-    deliveries = webhooks.deliveries_for(g.db, job.id)
+    # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
+    deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
     for delivery in deliveries:
         delivery.attempt_list = [a for a in attempts if a.delivery_id == delivery.id]

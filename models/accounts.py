@@ -111,8 +111,3 @@ def revoke_key(session: Session, key_id: int) -> bool:
         .returning(ApiKey.id)
     ).scalar_one_or_none()
     return done is not None
-
-
-def lock_user(session: Session, user_id: int) -> None:
-    """Serialise this user's concurrent job submissions until the transaction ends."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update())
