@@ -138,6 +138,8 @@ def download(
         partial.replace(dest)
     except requests.RequestException as exc:
         raise UnreachableError(f"download failed ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise ClientError(f"cannot write {dest}: {exc.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     return written

@@ -24,8 +24,9 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
-from client.api import APIError, ClientError, VideoClient, download
+from client.api import APIError, ClientError, UnreachableError, VideoClient, download
 from client.render import library_table, print_error, print_job
 from client.watch import watch
 
@@ -42,6 +43,7 @@ REFUSED = 3  # the API answered 4xx: the request is wrong, retrying cannot help
 UNAVAILABLE = 4  # no answer, or a 5xx: try again later
 JOB_CANCELED = 5  # the job ended canceled
 NOT_READY = 6  # download of a job that has no video (yet)
+LOCAL = 7  # something on this side failed, e.g. the file cannot be written
 INTERRUPTED = 130
 
 PIPE_WIDTH = 200
@@ -54,7 +56,9 @@ class UsageError(ClientError):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the process exit code."""
     args = build_parser().parse_args(argv)
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    # markup=False: scripts, error messages and paths may hold [brackets] of their own.
+    out = Console(highlight=False, markup=False)
+    err = Console(stderr=True, highlight=False, markup=False)
     if not out.is_terminal and not os.environ.get("COLUMNS"):
         out.width = PIPE_WIDTH  # a pipe or file has no width: rich's 80 would cut the table
     try:
@@ -73,9 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _exit_code(exc: ClientError) -> int:
     if isinstance(exc, UsageError):
         return USAGE
-    if isinstance(exc, APIError) and not exc.transient:
-        return REFUSED
-    return UNAVAILABLE
+    if isinstance(exc, APIError):
+        return UNAVAILABLE if exc.transient else REFUSED
+    if isinstance(exc, UnreachableError):
+        return UNAVAILABLE
+    return LOCAL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = add("download", "save a finished video to a file", run_download)
     fetch.add_argument("video_id")
-    fetch.add_argument("-o", "--output", type=Path, help="file to write (default video-ID.mp4)")
+    fetch.add_argument(
+        "-o", "--output", type=Path, help="file or folder to write to (default video-ID.mp4)"
+    )
 
     cancel = add("cancel", "stop a job that is still processing", run_cancel)
     cancel.add_argument("video_id")
@@ -225,7 +233,7 @@ def _follow(
         out.print(f"completed: {job.get('video_url')}", soft_wrap=True)
         return OK
     detail = f" ({job.get('error_code')}: {job.get('error_message')})" if status == "failed" else ""
-    out.print(f"[bold red]{status}[/]{detail}", soft_wrap=True)
+    out.print(Text(f"{status}{detail}", style="bold red"), soft_wrap=True)
     return JOB_CANCELED if status == "canceled" else JOB_FAILED
 
 
@@ -260,7 +268,10 @@ def run_download(client: VideoClient, args: argparse.Namespace, out: Console, er
     if job.get("status") != "completed" or not url:
         err.print(f"video {args.video_id} is {job.get('status')}: there is nothing to download")
         return NOT_READY
-    dest = args.output or Path(f"video-{args.video_id}.mp4")
+    default_name = f"video-{args.video_id}.mp4"
+    dest = args.output or Path(default_name)
+    if dest.is_dir():
+        dest = dest / default_name
     if err.is_terminal:
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err) as bar:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskProgressColumn, TextColumn
 from rich.text import Text
 
-from client.api import APIError, ClientError, UnreachableError, VideoClient
+from client.api import APIError, UnreachableError, VideoClient
 from client.render import format_duration, parse_time, status_text
 
 FINAL = frozenset({"completed", "failed", "canceled"})
@@ -60,7 +60,7 @@ def watch(
     if not console.is_terminal:
         return _watch_plain(polls, console)
     columns = (
-        TextColumn(f"video {video_id}"),
+        TextColumn(f"video {video_id}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         _Status(),
@@ -127,7 +127,7 @@ class _Poller:
                     raise
                 missed += 1
                 if missed > MAX_MISSED_POLLS:
-                    raise ClientError(
+                    raise UnreachableError(
                         f"gave up watching after {missed} failed polls: {exc}"
                     ) from None
-                self._console.print(f"[yellow]poll failed ({exc}); trying again[/]")
+                self._console.print(Text(f"poll failed ({exc}); trying again", style="yellow"))

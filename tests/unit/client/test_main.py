@@ -14,6 +14,7 @@ from responses import matchers
 from rich.console import Console
 
 from client.main import (
+    LOCAL,
     NOT_READY,
     OK,
     REFUSED,
@@ -376,3 +377,21 @@ def test_a_narrow_terminal_drops_columns_instead_of_cutting_them(width, kept, dr
     assert "…" not in row.replace("A cat playing with a ball", "")  # nothing else is cut
     assert "piapi_hunyuan_fast" in row and "40%" in row
     assert max(len(line) for line in lines) <= width
+
+
+def test_download_into_a_folder_uses_the_default_name(api, capsys, tmp_path) -> None:
+    api.get(f"{API}/api/video/status/7", json=job("completed", 100))
+    api.get(VIDEO_URL, body=b"mp4")
+
+    assert run(capsys, "download", "7", "-o", str(tmp_path))[0] == OK
+    assert (tmp_path / "video-7.mp4").read_bytes() == b"mp4"
+
+
+def test_download_to_an_unwritable_place_is_a_clear_error(api, capsys, tmp_path) -> None:
+    api.get(f"{API}/api/video/status/7", json=job("completed", 100))
+    api.get(VIDEO_URL, body=b"mp4")
+
+    code, _, err = run(capsys, "download", "7", "-o", str(tmp_path / "missing" / "x.mp4"))
+
+    assert code == LOCAL
+    assert "cannot write" in err and "Traceback" not in err

@@ -168,3 +168,13 @@ def test_api_error_transience() -> None:
     assert APIError(429, "rate_limited", "").transient
     assert not APIError(404, "not_found", "").transient
     assert isinstance(APIError(404, "not_found", ""), ClientError)
+
+
+def test_brackets_in_an_error_message_are_shown_as_they_are(api, capsys) -> None:
+    api.get(STATUS, json=job(progress=20))
+    api.get(STATUS, json=job("failed", 20, error_message="script had [sandbox:fail] in [b]it"))
+
+    assert main(["watch", "7", "--interval", "0"]) == JOB_FAILED
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "failed (10000: script had [sandbox:fail] in [b]it)"
+    )
