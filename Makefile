@@ -30,6 +30,9 @@ test-unit: $(STAMP) ## Unit tests only (no servers needed)
 chaos: $(STAMP) ## The chaos run (minutes): CHAOS_JOBS=2000 CHAOS_SECONDS=180; report in artifacts/
 	$(BIN)/pytest -m chaos tests/chaos -s -p no:cacheprovider
 
+bench: $(STAMP) ## Benchmark against same-run baselines (<15 min; BENCH_QUICK=1 ~3 min); artifacts/bench/
+	$(BIN)/python -m bench
+
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -39,4 +42,4 @@ fmt: $(STAMP) ## Apply formatting and safe fixes
 clean: ## Remove local state (var/: SQLite file, file broker, beat schedule)
 	rm -rf var
 
-.PHONY: help install up migrate test test-unit chaos lint fmt clean
+.PHONY: help install up migrate test test-unit chaos bench lint fmt clean

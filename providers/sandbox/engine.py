@@ -135,6 +135,8 @@ class Sandbox:
                 "status": self._status(t),
                 "outcome": self.outcome(t.task_id),
                 "polls": t.polls,
+                # When it ends (or ended) on the sandbox's clock: the bench's detection lag.
+                "ends_at": self._wall(t, t.pending_s + t.run_s),
             }
             for t in tasks
         ]

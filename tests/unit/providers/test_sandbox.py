@@ -284,6 +284,16 @@ def test_summary_counts_creates_and_polls(sandbox: Sandbox) -> None:
     assert row["outcome"] == "completed"
 
 
+def test_summary_ends_at_is_the_envelopes_ended_at(sandbox: Sandbox, clock: Clock) -> None:
+    task_id = sandbox.create(HUNYUAN)["data"]["task_id"]
+    (row,) = sandbox.summary()
+    clock.advance(sandbox.seconds_until_end(task_id) + 0.001)
+
+    ended = sandbox.get(task_id)["data"]["meta"]["ended_at"]
+    assert ended != "0001-01-01T00:00:00Z"
+    assert row["ends_at"] == ended  # known before the end: the bench measures lag from it
+
+
 def test_envelope_echoes_input_and_webhook_config(sandbox: Sandbox) -> None:
     webhook = {"endpoint": "https://hooks.test/piapi", "secret": "s"}
     data = sandbox.create({**HUNYUAN, "config": {"webhook_config": webhook}})["data"]

@@ -1,0 +1,135 @@
+"""The processes a bench phase runs: Procfile lines with the phase's environment, and servers.
+
+Every server is private (own Postgres cluster, own Redis, own RabbitMQ vhost) so a bench
+run never shares state with tests or `make up`, and can throw everything away at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from tests.chaos.services import PrivatePostgres, Proc, redis_proc, wait_redis
+from tests.stack import ROOT, free_port, wait_http
+
+__all__ = ["ROOT", "Stack", "free_port", "procfile", "rss_bytes", "wait_http", "wait_redis"]
+
+
+def procfile() -> dict[str, str]:
+    """The Procfile's command lines by process name, exactly as `make up` runs them."""
+    entries = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (prefork children included)."""
+    total = 0
+    for p in [pid, *_descendants(pid)]:
+        with suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    with suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+class Stack:
+    """Private Postgres and Redis, and the processes started on them for one bench run."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = work_dir
+        self.pg = PrivatePostgres()
+        self.redis_port = free_port()
+        self.redis = redis_proc(self.redis_port, work_dir)
+        self.procs: list[Proc] = []
+
+    def start_servers(self) -> None:
+        self.pg.init()
+        self.redis.start()
+        wait_redis(self.redis_port)
+
+    def database(self, name: str) -> str:
+        """A new, migrated database on the private cluster; its SQLAlchemy URL."""
+        admin = f"postgresql://postgres@127.0.0.1:{self.pg.port}/postgres"
+        conn = psycopg2.connect(admin)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.close()
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.pg.port}/{name}"
+        subprocess.run(
+            [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
+            capture_output=True,
+        )
+        return url
+
+    def redis_url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/{db}"
+
+    def start(
+        self, name: str, process: str, env: Mapping[str, str], *, replace: Mapping[str, str] = {}
+    ) -> Proc:
+        """Start one Procfile process (with some words replaced) under env; its log in work_dir."""
+        command = procfile()[process]
+        for old, new in replace.items():
+            command = command.replace(old, new)
+        # The Procfile's ${VAR:-default} are expanded by a shell, as honcho does.
+        proc = Proc(name, ["sh", "-c", f"exec {command}"], dict(env), self.work_dir)
+        proc.start()
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: Proc) -> None:
+        proc.stop()
+        with suppress(ValueError):
+            self.procs.remove(proc)
+
+    def teardown(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.redis.kill()
+        self.pg.destroy()
+
+
+def worker_pid(proc: Proc) -> int:
+    """The celery or gunicorn main process (sh -c exec'd into it, so the same pid)."""
+    assert proc.popen is not None
+    return proc.popen.pid
+
+
+def wait_log(proc: Proc, pattern: str, *, timeout_s: float = 60) -> None:
+    """Wait until a process's log shows pattern (e.g. a Celery worker's `ready.`)."""
+    path = proc.log_dir / f"{proc.name}.log"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and re.search(pattern, path.read_text(errors="replace")):
+            return
+        if proc.popen is not None and proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited:\n{path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    raise TimeoutError(f"{proc.name}: no {pattern!r} in {timeout_s}s")
