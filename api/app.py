@@ -13,6 +13,7 @@ from api.cli import register_cli
 from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
 from api.library import install_library_page
+from api.metrics import install_metrics
 from models.db import make_engine, make_session_factory
 from models.settings import Settings, get_settings
 from models.views import set_storage_urls
@@ -51,6 +52,7 @@ def create_app(
     )
     app.extensions["settings"] = settings
     app.extensions["dispatcher"] = dispatcher or CeleryDispatcher()
+    install_metrics(app, settings)  # first, so its clock starts before any other hook
 
     @app.before_request
     def _require_json() -> Any:

@@ -24,6 +24,7 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from models import jobs, webhooks
 from models.jobs import Job
+from models.metrics import JOBS_CREATED
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
     )
     if not created:
         return job, 200  # a replay: the original job, as it is now
+    JOBS_CREATED.labels(job.generation_mode, job.provider).inc()
     try:
         current_app.extensions["dispatcher"].submit(job.id)
     except Exception:

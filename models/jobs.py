@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, take_rows, utcnow
+from models.metrics import note_job_ended
 
 
 class Status(enum.StrEnum):
@@ -249,9 +250,13 @@ def finish(
     status: Status,
     token: uuid.UUID | None = None,
     counts_poll: bool = False,
+    remote_ended_at: dt.datetime | None = None,
     **fields: Any,
 ) -> bool:
-    """Record a final verdict once. Terminal is final; with a token, only that chain may."""
+    """Record a final verdict once. Terminal is final; with a token, only that chain may.
+
+    remote_ended_at is when PiAPI says the task ended, for the detection-lag metric.
+    """
     if status not in TERMINAL:
         raise ValueError(f"{status} is not terminal")
     where = [Job.phase != Phase.DONE]
@@ -261,40 +266,66 @@ def finish(
         fields["poll_count"] = Job.poll_count + 1
     if status is Status.COMPLETED:
         fields.setdefault("progress", 100)
-    return _transition(
+    now = utcnow()
+    ended = session.execute(
+        update(Job)
+        .where(Job.id == job_id, *where)
+        .values(
+            status=status,
+            phase=Phase.DONE,
+            next_poll_at=None,
+            submitting_since=None,
+            completed_at=now,
+            updated_at=now,
+            **fields,
+        )
+        .returning(Job.provider, Job.created_at)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if ended is None:
+        return False
+    note_job_ended(
         session,
-        job_id,
-        *where,
-        status=status,
-        phase=Phase.DONE,
-        next_poll_at=None,
-        submitting_since=None,
-        completed_at=utcnow(),
-        **fields,
+        state=status.value,
+        provider=ended.provider,
+        created_at=ended.created_at,
+        ended_at=now,
+        remote_ended_at=remote_ended_at,
     )
+    return True
+
+
+def _note_failed(session: Session, rows: Any, now: dt.datetime) -> None:
+    for row in rows:
+        note_job_ended(
+            session,
+            state=Status.FAILED.value,
+            provider=row.provider,
+            created_at=row.created_at,
+            ended_at=now,
+        )
 
 
 def expire_overdue(session: Session, *, now: dt.datetime) -> list[tuple[int, str | None]]:
     """Fail every unfinished job past its deadline with `timeout`: (id, PiAPI task id)."""
-    return [
-        (job_id, task_id)
-        for job_id, task_id in session.execute(
-            update(Job)
-            .where(Job.phase != Phase.DONE, Job.deadline_at < now)
-            .values(
-                status=Status.FAILED,
-                phase=Phase.DONE,
-                error_code="timeout",
-                error_message="The job did not finish before its deadline.",
-                next_poll_at=None,
-                submitting_since=None,
-                completed_at=now,
-                updated_at=now,
-            )
-            .returning(Job.id, Job.task_id)
-            .execution_options(synchronize_session=False)
+    rows = session.execute(
+        update(Job)
+        .where(Job.phase != Phase.DONE, Job.deadline_at < now)
+        .values(
+            status=Status.FAILED,
+            phase=Phase.DONE,
+            error_code="timeout",
+            error_message="The job did not finish before its deadline.",
+            next_poll_at=None,
+            submitting_since=None,
+            completed_at=now,
+            updated_at=now,
         )
-    ]
+        .returning(Job.id, Job.task_id, Job.provider, Job.created_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    _note_failed(session, rows, now)
+    return [(row.id, row.task_id) for row in rows]
 
 
 def touch_stale_queued(
@@ -324,26 +355,26 @@ def fail_stuck_submissions(
     PiAPI may have accepted such a task (the worker died mid-call), so the job is
     not resubmitted: paying twice is worse than a clear failure.
     """
-    return list(
-        session.scalars(
-            update(Job)
-            .where(Job.phase == Phase.SUBMITTING, Job.submitting_since < older_than)
-            .values(
-                status=Status.FAILED,
-                phase=Phase.DONE,
-                error_code="submission_unknown",
-                error_message=(
-                    "The submission to PiAPI was interrupted and its outcome is unknown; "
-                    "it was not resubmitted."
-                ),
-                submitting_since=None,
-                completed_at=now,
-                updated_at=now,
-            )
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
+    rows = session.execute(
+        update(Job)
+        .where(Job.phase == Phase.SUBMITTING, Job.submitting_since < older_than)
+        .values(
+            status=Status.FAILED,
+            phase=Phase.DONE,
+            error_code="submission_unknown",
+            error_message=(
+                "The submission to PiAPI was interrupted and its outcome is unknown; "
+                "it was not resubmitted."
+            ),
+            submitting_since=None,
+            completed_at=now,
+            updated_at=now,
         )
-    )
+        .returning(Job.id, Job.provider, Job.created_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    _note_failed(session, rows, now)
+    return [row.id for row in rows]
 
 
 def restart_overdue_polls(

@@ -63,6 +63,10 @@ class Settings:
     sweep_submitting_grace_s: float
     sweep_poll_grace_s: float | None  # None: four poll intervals, at least 120 s
     library_media_sources: str  # extra CSP sources for /library's videos and thumbnails
+    # prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself, at import; it is here so
+    # the composition roots can create the folder and the metrics views can read it.
+    metrics_dir: str | None
+    worker_metrics_port: int | None  # a Celery worker serves its /metrics here
 
     @property
     def uses_sandbox(self) -> bool:
@@ -126,6 +130,12 @@ class Settings:
             ),
             # PiAPI's result hosts vary by model (img.theapi.app, storage.cdn-luma.com, ...).
             library_media_sources=_env("LIBRARY_MEDIA_SOURCES", "https:" if api_key else ""),
+            metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            worker_metrics_port=(
+                int(os.environ["WORKER_METRICS_PORT"])
+                if os.environ.get("WORKER_METRICS_PORT")
+                else None
+            ),
         )
 
 

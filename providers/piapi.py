@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from models.metrics import PIAPI_CALLS, PIAPI_LATENCY
 from providers.results import (
     MalformedTaskError,
     TaskResult,
@@ -126,12 +128,28 @@ class PiAPIClient:
         return resp
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self._http.request(
-            method,
-            self._base_url + path,
-            timeout=(self._timeouts.connect_s, self._timeouts.read_s),
-            **kwargs,
-        )
+        # Every PiAPI call passes here, so this is the one place that measures them.
+        operation = _OPERATIONS[method]
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            resp = self._http.request(
+                method,
+                self._base_url + path,
+                timeout=(self._timeouts.connect_s, self._timeouts.read_s),
+                **kwargs,
+            )
+            outcome = call_outcome(resp.status_code)
+            return resp
+        except requests.Timeout:
+            outcome = "timeout"
+            raise
+        except requests.ConnectionError:
+            outcome = "connection_error"
+            raise
+        finally:
+            PIAPI_LATENCY.labels(operation).observe(time.perf_counter() - started)
+            PIAPI_CALLS.labels(operation, outcome).inc()
 
     @staticmethod
     def _raise_if_rejected(resp: requests.Response) -> None:
@@ -142,6 +160,20 @@ class PiAPIClient:
                 status=resp.status_code,
                 code=code,
             )
+
+
+_OPERATIONS = {"POST": "create", "GET": "get", "DELETE": "cancel"}
+
+
+def call_outcome(status: int) -> str:
+    """A PiAPI answer's status code as a metrics outcome (a few values, never the code)."""
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "rejected"
+    return "ok"
 
 
 def retry_after_s(resp: requests.Response) -> float | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,11 @@ _STATES = {
     "success": RemoteState.COMPLETED,
     "failed": RemoteState.FAILED,
 }
+
+
+_FINAL = (RemoteState.COMPLETED, RemoteState.FAILED)
+# RFC 3339 with up to nine fraction digits (PiAPI writes nanoseconds; Python keeps six).
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 class MalformedTaskError(ValueError):
@@ -57,6 +64,7 @@ class TaskResult:
     progress: int | None = None
     error_code: str | None = None
     error_message: str | None = None
+    ended_at: dt.datetime | None = None  # PiAPI's meta.ended_at, when it gives a real one
 
     @property
     def is_final(self) -> bool:
@@ -95,6 +103,7 @@ def parse_task(task: Mapping[str, Any]) -> TaskResult:
         progress=_progress(task, output),
         error_code=code if state is RemoteState.FAILED else None,
         error_message=message if state is RemoteState.FAILED else None,
+        ended_at=_ended_at(task.get("meta")) if state in _FINAL else None,
     )
 
 
@@ -160,3 +169,31 @@ def _error(error: Any) -> tuple[str | None, str | None]:
     message = error.get("message") or error.get("raw_message") or None
     has_code = code not in (None, 0, "0", "")
     return (str(code) if has_code else None), (str(message) if message else None)
+
+
+def _ended_at(meta: Any) -> dt.datetime | None:
+    # Newer tasks say meta.ended_at, older ones meta.completed_at. The zero time
+    # (0001-01-01) means "not ended"; anything unreadable is simply unknown.
+    if not isinstance(meta, Mapping):
+        return None
+    for key in ("ended_at", "completed_at"):
+        when = parse_timestamp(meta.get(key))
+        if when is not None:
+            return when
+    return None
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """A UTC datetime from PiAPI's RFC 3339 text; None for the zero time or anything else."""
+    if not isinstance(value, str):
+        return None
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    text = whole + "." + (fraction or "0")[:6].ljust(6, "0") + ("+00:00" if zone == "Z" else zone)
+    try:
+        when = dt.datetime.fromisoformat(text)
+        return when.astimezone(dt.UTC) if when.year > 1 else None
+    except (ValueError, OverflowError):  # e.g. month 13, or past year 9999 once in UTC
+        return None

@@ -18,6 +18,7 @@ from models import webhooks
 from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
+from models.metrics import WEBHOOK_DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,15 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{msg_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def delivery_outcome(status_code: int | None, *, refused: bool) -> str:
+    """One attempt's outcome for the deliveries counter."""
+    if refused:
+        return "refused"
+    if status_code is None:
+        return "error"
+    return "delivered" if 200 <= status_code < 300 else "rejected"
 
 
 def deliver_once(
@@ -77,6 +87,7 @@ def deliver_once(
             error = type(exc).__name__
 
     delivered = status_code is not None and 200 <= status_code < 300
+    WEBHOOK_DELIVERIES.labels(delivery_outcome(status_code, refused=why is not None)).inc()
     wait = None
     if not delivered and why is None and attempt <= len(RETRY_SCHEDULE_S):
         wait = float(RETRY_SCHEDULE_S[attempt - 1])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from celeryconfig import uses_rabbitmq
 from models.db import make_engine, make_session_factory
+from models.metrics import prepare_dir
 from models.settings import get_settings
 from models.views import set_storage_urls
 from providers.piapi import PiAPIClient, Timeouts
@@ -22,12 +23,15 @@ from workers.broker_checks import (
     redis_eviction_policy_is_safe,
 )
 from workers.countdowns import BrokerCountdownTask
+from workers.metrics import serve_worker_metrics
 from workers.poll_policy import PollPolicy
 from workers.polling import Planner, planner
 from workers.sweeper import SweepPolicy
 
 app = Celery("videogen", include=["workers.tasks"], task_cls=BrokerCountdownTask)
 app.config_from_object("celeryconfig")
+# Before any task records a value: multiprocess mode writes there on first use.
+prepare_dir(get_settings().metrics_dir)
 
 # The sandbox accepts any key; a real deployment sets PIAPI_API_KEY.
 SANDBOX_KEY = "sandbox"
@@ -137,3 +141,8 @@ def _declare_every_queue(**_: object) -> None:
     if uses_rabbitmq(get_settings().broker_url):
         with app.connection_for_write() as conn:
             declare_queues(conn, app.amqp.queues.values())
+
+
+@worker_init.connect
+def _serve_metrics(**_: object) -> None:
+    serve_worker_metrics(get_settings())

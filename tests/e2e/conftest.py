@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,8 @@ class Stack:
     database_url: str
     key: str  # the development key bin/up created
     flower: str = ""  # Flower's base URL (its login: FLOWER_BASIC_AUTH, or DATA_DIR/flower-auth)
+    # Each worker's metrics endpoint by process name (submit, poll, callbacks, store).
+    worker_metrics: dict[str, str] = field(default_factory=dict)
 
     def http(self) -> requests.Session:
         """A requests session that sends the API key."""
@@ -42,6 +44,8 @@ def run_stack(
     """Start bin/up (what `make up` runs) on free ports; stop it afterwards."""
     api_port, sandbox_port, flower_port = free_port(), free_port(), free_port()
     api = f"http://127.0.0.1:{api_port}"
+    # Free ports for the workers' metrics too: a `make up` elsewhere holds the defaults.
+    metrics_ports = {name: free_port() for name in ("submit", "poll", "callbacks", "store")}
     env = {
         "API_PORT": str(api_port),
         "SANDBOX_PORT": str(sandbox_port),
@@ -57,7 +61,7 @@ def run_stack(
         "API_WORKERS": "1",
         "POLL_CONCURRENCY": "4",
         "WEBHOOK_ALLOW_PRIVATE": "1",  # the webhook tests' receivers are on 127.0.0.1
-    }
+    } | {f"{name.upper()}_METRICS_PORT": str(port) for name, port in metrics_ports.items()}
     if backend == "embedded":
         env |= {"EMBEDDED": "1", "DATABASE_URL": "", "BROKER_URL": ""}
         database_url = f"sqlite:///{data_dir}/videogen.sqlite3"  # where bin/up puts it
@@ -72,6 +76,9 @@ def run_stack(
         wait_http(f"{api}/healthz", proc=proc, log_path=log)
         wait_http(f"http://127.0.0.1:{sandbox_port}/healthz", proc=proc, log_path=log)
         key = (data_dir / "dev-api-key").read_text().strip()
+        worker_metrics = {
+            name: f"http://127.0.0.1:{port}/metrics" for name, port in metrics_ports.items()
+        }
         yield Stack(
             api,
             f"http://127.0.0.1:{sandbox_port}",
@@ -79,6 +86,7 @@ def run_stack(
             database_url,
             key,
             flower=f"http://127.0.0.1:{flower_port}",
+            worker_metrics=worker_metrics,
         )
 
 

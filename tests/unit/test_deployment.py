@@ -15,7 +15,10 @@ def _procfile() -> dict[str, list[str]]:
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, command = line.split(":", 1)
-            entries[name] = shlex.split(command)
+            argv = shlex.split(command)
+            while "=" in argv[0]:  # leading VAR=value assignments for that process
+                argv.pop(0)
+            entries[name] = argv
     return entries
 
 

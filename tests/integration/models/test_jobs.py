@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from models import jobs
 from models.db import utcnow
@@ -120,3 +121,37 @@ def test_finish_refuses_a_non_terminal_status(session_factory, make_job) -> None
 def test_naive_datetimes_are_refused(session_factory, make_job) -> None:
     with pytest.raises(Exception, match="naive"):
         make_job(deadline_at=dt.datetime(2030, 1, 1))  # noqa: DTZ001
+
+
+def _finished_count(status: Status, provider: str) -> float:
+    labels = {"state": status.value, "provider": provider}
+    return REGISTRY.get_sample_value("videogen_jobs_finished_total", labels) or 0.0
+
+
+def test_every_ending_is_counted_once_after_its_commit(session_factory, make_job) -> None:
+    finished, overdue, stuck, rolled_back = (make_job() for _ in range(4))
+    now = utcnow()
+    with session_factory.begin() as s:
+        jobs.claim_for_submit(s, stuck)
+        s.get(Job, overdue).deadline_at = now - dt.timedelta(seconds=1)
+        s.get(Job, stuck).submitting_since = now - dt.timedelta(hours=1)
+        provider = s.get(Job, finished).provider
+    completed = _finished_count(Status.COMPLETED, provider)
+    failed = _finished_count(Status.FAILED, provider)
+
+    with session_factory.begin() as s:
+        assert jobs.finish(s, finished, status=Status.COMPLETED, video_url="https://v/1.mp4")
+        assert not jobs.finish(s, finished, status=Status.FAILED, error_code="late")
+        assert _finished_count(Status.COMPLETED, provider) == completed  # not committed yet
+    with session_factory.begin() as s:
+        jobs.expire_overdue(s, now=now)
+        jobs.fail_stuck_submissions(s, older_than=now - dt.timedelta(minutes=5), now=now)
+    canceled = _finished_count(Status.CANCELED, provider)
+    with session_factory() as s:
+        s.begin()
+        assert jobs.cancel(s, rolled_back)
+        s.rollback()  # the cancel never happened, so it is not counted
+
+    assert _finished_count(Status.COMPLETED, provider) - completed == 1
+    assert _finished_count(Status.FAILED, provider) - failed == 2
+    assert _finished_count(Status.CANCELED, provider) == canceled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import http.client
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from prometheus_client import REGISTRY
 from responses import matchers
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
@@ -487,3 +489,61 @@ def test_error_messages_never_contain_the_api_key(
 
     assert KEY not in str(caught.value)
     assert KEY not in repr(caught.value)
+
+
+def _calls(operation: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "videogen_piapi_calls_total", {"operation": operation, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+def _timed(operation: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "videogen_piapi_call_duration_seconds_count", {"operation": operation}
+        )
+        or 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "outcome"),
+    [
+        ({"json": _envelope("processing")}, "ok"),
+        ({"status": 404, "json": {"code": 404, "message": "no task", "data": None}}, "rejected"),
+        ({"status": 429, "headers": {"Retry-After": "3"}}, "rate_limited"),
+        ({"status": 502, "body": HTML_502}, "server_error"),
+        ({"body": requests.ReadTimeout()}, "timeout"),
+        ({"body": _refused_connection()}, "connection_error"),
+        ({"body": requests.exceptions.ChunkedEncodingError()}, "error"),
+    ],
+    ids=["ok", "rejected", "rate_limited", "server_error", "timeout", "connection", "other"],
+)
+def test_every_call_is_counted_by_operation_and_outcome(
+    piapi: responses.RequestsMock, client: PiAPIClient, kwargs: dict[str, Any], outcome: str
+) -> None:
+    piapi.get(TASK_URL, **kwargs)
+    before, timed_before = _calls("get", outcome), _timed("get")
+
+    with contextlib.suppress(ProviderError):  # the failures' own kinds are tested above
+        client.get_task(TASK_ID)
+
+    assert _calls("get", outcome) - before == 1
+    assert _timed("get") - timed_before == 1
+
+
+def test_creates_and_cancels_are_counted_apart_from_reads(
+    piapi: responses.RequestsMock, client: PiAPIClient
+) -> None:
+    piapi.post(CREATE_URL, json=_envelope())
+    piapi.delete(TASK_URL, json={"code": 200, "message": "success", "data": None})
+    creates, cancels, reads = _calls("create", "ok"), _calls("cancel", "ok"), _calls("get", "ok")
+
+    client.create_task(BODY)
+    client.cancel_task(TASK_ID)
+
+    assert (_calls("create", "ok") - creates, _calls("cancel", "ok") - cancels) == (1, 1)
+    assert _calls("get", "ok") == reads

@@ -303,3 +303,44 @@ def test_task_without_id_or_status_is_malformed(task: dict[str, Any]) -> None:
 def test_malformed_error_is_a_value_error() -> None:
     # The client catches ValueError for both bad JSON and bad shapes.
     assert issubclass(MalformedTaskError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        # PiAPI writes nanoseconds and Z; Python keeps microseconds.
+        ({"ended_at": "2026-01-07T01:37:08.845623268Z"}, "2026-01-07T01:37:08.845623+00:00"),
+        ({"ended_at": "2026-01-07T09:37:08+08:00"}, "2026-01-07T01:37:08+00:00"),
+        ({"ended_at": "2026-01-07T01:37:08.5Z"}, "2026-01-07T01:37:08.500000+00:00"),
+        # The older, smaller meta says completed_at.
+        ({"completed_at": "2024-05-01T10:00:00Z"}, "2024-05-01T10:00:00+00:00"),
+    ],
+)
+def test_a_final_task_carries_piapi_end_time(meta: dict[str, Any], expected: str) -> None:
+    result = parse_task(_task(output={"video_url": VIDEO}, meta=meta))
+
+    assert result.ended_at is not None
+    assert result.ended_at.isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"ended_at": "0001-01-01T00:00:00Z"},  # PiAPI's "not yet"
+        {"ended_at": ""},
+        {"ended_at": "yesterday"},
+        {"ended_at": "2026-13-45T01:37:08Z"},
+        {"ended_at": "9999-12-31T23:00:00-08:00"},  # past what a datetime holds, in UTC
+        {"ended_at": 1767750000},
+        {},
+        None,
+    ],
+)
+def test_an_unknown_end_time_is_none(meta: Any) -> None:
+    assert parse_task(_task(output={"video_url": VIDEO}, meta=meta)).ended_at is None
+
+
+def test_an_unfinished_task_has_no_end_time_even_if_meta_says_one() -> None:
+    task = _task(status="processing", meta={"ended_at": "2026-01-07T01:37:08Z"})
+
+    assert parse_task(task).ended_at is None
