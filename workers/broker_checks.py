@@ -69,7 +69,8 @@ def declare_queues(connection: Any, queues: Iterable[Any]) -> bool:
     countdown message for it would be dropped when due.
     """
     try:
-        connection.ensure_connection(max_retries=3)
+        # About two minutes: a broker that starts with the workers gets time to answer.
+        connection.ensure_connection(max_retries=10)
         channel = connection.default_channel
         for queue in queues:
             queue.bind(channel).declare()
