@@ -1,4 +1,9 @@
-"""API phase: generate and status against the minimal baseline app, workers stopped."""
+"""API phase: generate and status against the minimal baseline app, workers stopped.
+
+Both apps run at once (each on its own database and Redis db, each under the Procfile's
+gunicorn command) and are measured in alternating rounds, so a burst of load from
+elsewhere on the machine falls on both sides rather than on one.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from sqlalchemy import func, select
 from bench import load
 from bench.common import GENERATE_BODY, BenchConfig, say, service_env
 from bench.profile import summarise
-from bench.report import Figure, Target
+from bench.report import Figure, Target, percentile
 from bench.stack import Stack, free_port, wait_http
 from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
@@ -22,136 +27,140 @@ from models.jobs import Job
 from tests.stack import VENV_BIN
 
 WARMUP_S = 2
+APPS = {"ours": "wsgi:app", "baseline": "bench.baseline_app:app"}
 # py-spy is optional (pip install py-spy): with it, the real API is profiled after it is measured.
 PY_SPY = shutil.which("py-spy", path=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+
+
+def combine(rounds: list[load.LoadResult]) -> dict[str, float]:
+    """Throughput over all rounds; latency percentiles as the median round's."""
+    return {
+        "rps": sum(r.requests for r in rounds) / sum(r.seconds for r in rounds),
+        "p50_ms": percentile([r.p50_ms for r in rounds], 50),
+        "p99_ms": percentile([r.p99_ms for r in rounds], 50),
+        "requests": sum(r.requests for r in rounds),
+        "errors": sum(r.errors for r in rounds),
+    }
 
 
 def run(
     stack: Stack, cfg: BenchConfig, sandbox_url: str, out_dir: Path
 ) -> tuple[list[Figure], dict[str, Any]]:
-    """Measure both apps the same way, one after the other, each on a fresh database."""
-    sides = {}
-    for side, app in (("ours", "wsgi:app"), ("baseline", "bench.baseline_app:app")):
-        say(f"api: {side} ({app})")
-        sides[side] = _measure(stack, cfg, sandbox_url, side, app, out_dir)
-    ours, base = sides["ours"], sides["baseline"]
+    sides = {name: _start(stack, name, app, sandbox_url) for name, app in APPS.items()}
+    rounds = 2 if cfg.quick else 3
+    seconds = cfg.api_seconds / rounds
+    runs: dict[str, dict[str, list[load.LoadResult]]] = {s: {} for s in sides}
+    profile = None
+    try:
+        for endpoint in ("generate", "status"):
+            for side in sides.values():
+                side["load"] = _load(side, endpoint)
+                load.run(side["url"], side["load"], seconds=WARMUP_S)
+            for _ in range(rounds):
+                for name, side in sides.items():
+                    result = load.run(side["url"], side["load"], seconds=seconds)
+                    runs[name].setdefault(endpoint, []).append(result)
+        if PY_SPY:
+            ours = sides["ours"]
+            profile = _profile(ours, out_dir)
+    finally:
+        for side in sides.values():
+            stack.stop(side["proc"])
+            side["engine"].dispose()
+            redis.Redis.from_url(side["broker"]).flushdb()
+    got = {name: {e: combine(r) for e, r in per.items()} for name, per in runs.items()}
+    for name, per in got.items():
+        for endpoint, r in per.items():
+            say(
+                f"api: {name} {endpoint}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
+                f"p99 {r['p99_ms']:.1f} ms, {r['errors']} errors"
+            )
+            if r["errors"]:
+                raise RuntimeError(f"{name} {endpoint}: {r['errors']} requests failed; see logs")
+    ours, base = got["ours"], got["baseline"]
+
+    def fig(key: str, label: str, endpoint: str, what: str, unit: str, target=None) -> Figure:  # type: ignore[no-untyped-def]
+        return Figure(key, label, ours[endpoint][what], base[endpoint][what], unit, target)
+
     figures = [
-        Figure(
+        fig(
             "generate_rps",
-            "POST /generate throughput (16 conn.)",
-            ours["generate"].rps,
-            base["generate"].rps,
+            "POST /generate throughput, 16 conn.",
+            "generate",
+            "rps",
             "req/s",
             Target("ratio>=", 0.7),
         ),
-        Figure(
+        fig(
             "generate_p99_ms",
             "POST /generate p99 latency",
-            ours["generate"].p99_ms,
-            base["generate"].p99_ms,
+            "generate",
+            "p99_ms",
             "ms",
             Target("<", 50),
         ),
-        Figure(
-            "generate_p50_ms",
-            "POST /generate p50 latency",
-            ours["generate"].p50_ms,
-            base["generate"].p50_ms,
-            "ms",
-        ),
-        Figure(
+        fig("generate_p50_ms", "POST /generate p50 latency", "generate", "p50_ms", "ms"),
+        fig(
             "status_rps",
-            "GET /status throughput (16 conn.)",
-            ours["status"].rps,
-            base["status"].rps,
+            "GET /status throughput, 16 conn.",
+            "status",
+            "rps",
             "req/s",
             Target("ratio>=", 0.8),
         ),
-        Figure(
-            "status_p99_ms",
-            "GET /status p99 latency",
-            ours["status"].p99_ms,
-            base["status"].p99_ms,
-            "ms",
-        ),
-        Figure(
-            "status_p50_ms",
-            "GET /status p50 latency",
-            ours["status"].p50_ms,
-            base["status"].p50_ms,
-            "ms",
-        ),
+        fig("status_p99_ms", "GET /status p99 latency", "status", "p99_ms", "ms"),
+        fig("status_p50_ms", "GET /status p50 latency", "status", "p50_ms", "ms"),
     ]
     details = {
-        side: {
-            name: {**vars(r), "rps": round(r.rps, 1)}
-            for name, r in runs.items()
-            if name != "profile"
-        }
-        | {"profile": runs.get("profile")}
-        for side, runs in sides.items()
+        "tool": runs["ours"]["generate"][0].tool,
+        "connections": load.CONNECTIONS,
+        "rounds": rounds,
+        "seconds_per_round": seconds,
+        "combined": got,
+        "rounds_detail": {
+            name: {e: [{**vars(r), "rps": round(r.rps, 1)} for r in rs] for e, rs in per.items()}
+            for name, per in runs.items()
+        },
+        "profile": profile,
     }
     return figures, details
 
 
-def _measure(
-    stack: Stack, cfg: BenchConfig, sandbox_url: str, side: str, app: str, out_dir: Path
-) -> dict[str, Any]:
-    database_url = stack.database(f"bench_api_{side}")
-    broker_db = 0 if side == "ours" else 1
-    env = service_env(
-        stack,
-        database_url=database_url,
-        broker_url=stack.redis_url(broker_db),
-        sandbox_url=sandbox_url,
-    )
+def _start(stack: Stack, name: str, app: str, sandbox_url: str) -> dict[str, Any]:
+    database_url = stack.database(f"bench_api_{name}")
+    broker = stack.redis_url(0 if name == "ours" else 1)
+    env = service_env(stack, database_url=database_url, broker_url=broker, sandbox_url=sandbox_url)
     engine = make_engine(database_url)
     with make_session_factory(engine).begin() as session:
         # Enterprise: the in-flight cap (100,000) never refuses the bench's requests.
         key = issue_key(session, ensure_user(session, 1, "enterprise"), name="bench").secret
     port = free_port()
     env["API_PORT"] = str(port)
-    proc = stack.start(f"api-{side}", "api", env, replace={"wsgi:app": app})
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/healthz", timeout_s=60, proc=proc.popen)
-    headers = {"Authorization": f"Bearer {key}"}
-    generate = load.Load("/api/video/generate", headers, body=GENERATE_BODY)
-    results: dict[str, Any] = {}
-    try:
-        load.run(base, generate, seconds=WARMUP_S)
-        results["generate"] = load.run(base, generate, seconds=cfg.api_seconds)
-        with engine.connect() as conn:
-            lo, hi = conn.execute(select(func.min(Job.id), func.max(Job.id))).one()
-        status = load.Load("/api/video/status/", headers, id_range=(lo, hi))
-        load.run(base, status, seconds=WARMUP_S)
-        results["status"] = load.run(base, status, seconds=cfg.api_seconds)
-        if side == "ours" and PY_SPY:
-            results["profile"] = _profile(proc.popen.pid, base, generate, status, out_dir=out_dir)
-    finally:
-        stack.stop(proc)
-        engine.dispose()
-        redis.Redis.from_url(stack.redis_url(broker_db)).flushdb()
-    for name in ("generate", "status"):
-        r = results[name]
-        say(
-            f"api: {side} {name}: {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
-            f"p99 {r.p99_ms:.1f} ms, {r.errors} errors ({r.tool})"
-        )
-        if r.errors:
-            raise RuntimeError(f"{side} {name}: {r.errors} requests failed; see logs")
-    return results
+    proc = stack.start(f"api-{name}", "api", env, replace={"wsgi:app": app})
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/healthz", timeout_s=60, proc=proc.popen)
+    return {"url": url, "key": key, "engine": engine, "proc": proc, "broker": broker}
 
 
-def _profile(master_pid: int, base: str, *loads: load.Load, out_dir: Path) -> dict[str, Any]:
+def _load(side: dict[str, Any], endpoint: str) -> load.Load:
+    headers = {"Authorization": f"Bearer {side['key']}"}
+    if endpoint == "generate":
+        return load.Load("/api/video/generate", headers, body=GENERATE_BODY)
+    with side["engine"].connect() as conn:
+        lo, hi = conn.execute(select(func.min(Job.id), func.max(Job.id))).one()
+    return load.Load("/api/video/status/", headers, id_range=(lo, hi))
+
+
+def _profile(side: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """py-spy over one gunicorn worker while each load runs again; raw stacks saved."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    master = side["proc"].popen.pid
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     saved = {}
-    for which in loads:
-        name = "generate" if which.body else "status"
-        path = out_dir / f"profile-{name}.txt"
+    for endpoint in ("generate", "status"):
+        path = out_dir / f"profile-{endpoint}.txt"
         spy = subprocess.Popen(
             [
-                PY_SPY,
+                str(PY_SPY),
                 "record",
                 "--pid",
                 children[0],
@@ -168,7 +177,7 @@ def _profile(master_pid: int, base: str, *loads: load.Load, out_dir: Path) -> di
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        load.run(base, which, seconds=8)
+        load.run(side["url"], _load(side, endpoint), seconds=8)
         spy.wait(timeout=60)
-        saved[name] = {"raw": str(path), **summarise(path)} if path.exists() else None
+        saved[endpoint] = {"raw": str(path), **summarise(path)} if path.exists() else None
     return saved

@@ -49,7 +49,7 @@ class BenchConfig:
         phases = env.get("BENCH_PHASES") or "api,workers,lag,inflight"
         return cls(
             quick=quick,
-            api_seconds=5 if quick else 15,
+            api_seconds=6 if quick else 15,
             worker_jobs=200 if quick else 2000,
             worker_poll_interval_s=0.5,
             worker_time_scale=0.02,

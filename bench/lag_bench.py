@@ -38,10 +38,13 @@ WEBHOOK_SECRET = "bench-webhook-secret"
 
 
 def _configs(cfg: BenchConfig) -> dict[str, dict[str, str]]:
+    # The adaptive policy plans with the models' runtimes times POLL_RUNTIME_SCALE, which
+    # follows SANDBOX_TIME_SCALE: it knows the scaled runtimes as it knows PiAPI's real ones.
+    scale = {"SANDBOX_TIME_SCALE": str(cfg.lag_time_scale)}
     return {
         "fixed": {"POLL_POLICY": "fixed", "POLL_INTERVAL_SECONDS": str(cfg.lag_fixed_interval_s)},
-        "adaptive": {"POLL_POLICY": "adaptive"},
-        "webhooks": {"POLL_POLICY": "adaptive", "PIAPI_WEBHOOK_SECRET": WEBHOOK_SECRET},
+        "adaptive": {"POLL_POLICY": "adaptive", **scale},
+        "webhooks": {"POLL_POLICY": "adaptive", "PIAPI_WEBHOOK_SECRET": WEBHOOK_SECRET, **scale},
     }
 
 

@@ -86,7 +86,7 @@ def _wrk(base_url: str, load: Load, seconds: float) -> LoadResult:
         script.write(_lua(load))
     url = base_url + (load.path if load.id_range is None else "/")
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", script.name, url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "-s", script.name, url],
         capture_output=True,
         text=True,
         check=True,

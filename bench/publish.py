@@ -18,7 +18,10 @@ def main(argv: list[str]) -> None:
     with open(path) as f:
         args_list = json.load(f)
     wait = float(countdown) or None
-    with app.producer_or_acquire() as producer:
+    # A connection of our own, closed cleanly: a process that exits with a pooled one
+    # still open can lose the last messages it wrote.
+    with app.connection_for_write() as conn:
+        producer = conn.Producer()
         for args in args_list:
             app.send_task(task, args, queue=queue, countdown=wait, producer=producer)
 

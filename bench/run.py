@@ -67,7 +67,7 @@ def main() -> int:
         sandbox_url = start_sandbox(stack, "sandbox-fast", cfg.worker_time_scale)
         phases = {
             "api": lambda: api_bench.run(stack, cfg, sandbox_url, OUT_DIR),
-            "workers": lambda: workers_bench.run(stack, cfg, sandbox_url),
+            "workers": lambda: workers_bench.run(stack, cfg, sandbox_url, OUT_DIR),
             "lag": lambda: lag_bench.run(stack, cfg),
             "inflight": lambda: inflight_bench.run(stack, cfg, sandbox_url),
         }

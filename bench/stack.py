@@ -44,6 +44,17 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        with suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _descendants(pid: int) -> list[int]:
     found = []
     with suppress(OSError):
@@ -87,6 +98,17 @@ class Stack:
             capture_output=True,
         )
         return url
+
+    def pids(self) -> dict[str, int]:
+        """Main pids of the servers and of every running process, by name."""
+        found = {p.name: p.popen.pid for p in self.procs if p.popen and p.popen.poll() is None}
+        if self.redis.popen is not None:
+            found["redis"] = self.redis.popen.pid
+        with suppress(OSError, ValueError):
+            found["postgres"] = int(
+                (self.pg.root / "data" / "postmaster.pid").read_text().split()[0]
+            )
+        return found
 
     def redis_url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/{db}"

@@ -9,23 +9,34 @@ and the unacknowledged set are empty (no-op). One task is counted per submit or 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
 from sqlalchemy import func, select
 
 from bench import seed
+from bench.api_bench import PY_SPY
 from bench.common import BenchConfig, publish, say, service_env, wait_for
+from bench.profile import summarise
 from bench.report import Figure, Target
-from bench.stack import Stack
+from bench.stack import Stack, cpu_seconds
 from models.db import make_engine
 from models.jobs import Job, Phase
 
+# BENCH_PROFILE_WORKERS=1: py-spy samples the submit and poll workers during our side
+# (it costs CPU, so the figure of a profiled run is not the one to report).
+PROFILE = os.environ.get("BENCH_PROFILE_WORKERS") == "1" and PY_SPY is not None
 INCLUDE_NOOP = {"-A workers worker": "-A workers worker --include bench.noop"}
 
 
-def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure], dict[str, Any]]:
+def run(
+    stack: Stack, cfg: BenchConfig, sandbox_url: str, out_dir: Path
+) -> tuple[list[Figure], dict[str, Any]]:
     database_url = stack.database("bench_workers")
     broker_url = stack.redis_url(2)
     env = service_env(
@@ -39,6 +50,8 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
     publish(env, "workers.tasks.submit_job", "submit", [[i] for i in ids])
     workers = _start_workers(stack, env)
     started = _first_taken(broker, "submit", len(ids))
+    cpu0 = _cpu(stack)
+    spies = _profilers(stack, workers, out_dir) if PROFILE else []
     with engine.connect() as conn:
 
         def ended() -> bool:
@@ -54,6 +67,8 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
                 func.count().filter(Job.status != "completed"),
             )
         ).one()
+    ours_cpu = _cpu_since(stack, cpu0)
+    profiles = _stop_profilers(spies)
     ours_s = (last - started).total_seconds()
     ours_tasks = len(ids) + int(polls)
     for proc in workers:
@@ -65,6 +80,7 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
     publish(env, "bench.noop", "poll", [[0]] * int(polls), processes=2)
     workers = _start_workers(stack, env)
     started = _first_taken(broker, "submit", len(ids))
+    cpu0 = _cpu(stack)
     wait_for(
         lambda: (
             broker.llen("submit") == 0 and broker.llen("poll") == 0 and not broker.hlen("unacked")
@@ -74,6 +90,7 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
         what="the no-op tasks to drain",
     )
     noop_s = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    noop_cpu = _cpu_since(stack, cpu0)
     for proc in workers:
         stack.stop(proc)
     broker.flushdb()
@@ -97,6 +114,10 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
         "noop_s": round(noop_s, 2),
         "poll_policy": f"fixed every {cfg.worker_poll_interval_s} s",
         "sandbox_time_scale": cfg.worker_time_scale,
+        # Where the 2 cores went while each side ran (CPU seconds per process).
+        "cpu_s_ours": ours_cpu,
+        "cpu_s_noop": noop_cpu,
+        "profile": profiles,
     }
     engine.dispose()
     return [figure], details
@@ -114,3 +135,49 @@ def _first_taken(broker: redis.Redis, queue: str, published: int) -> dt.datetime
             raise TimeoutError(f"no worker took from {queue}")
         time.sleep(0.002)
     return dt.datetime.now(dt.UTC)
+
+
+def _cpu(stack: Stack) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in stack.pids().items()}
+
+
+def _cpu_since(stack: Stack, before: dict[str, float]) -> dict[str, float]:
+    now = _cpu(stack)
+    return {name: round(now[name] - before.get(name, 0.0), 2) for name in now if name in before}
+
+
+def _profilers(stack: Stack, workers: list[Any], out_dir: Path) -> list[tuple[Any, Path]]:
+    spies = []
+    for proc in workers:
+        path = out_dir / f"profile-{proc.name}.txt"
+        spy = subprocess.Popen(
+            [
+                str(PY_SPY),
+                "record",
+                "--pid",
+                str(proc.popen.pid),
+                "--subprocesses",
+                "--rate",
+                "100",
+                "--duration",
+                "600",
+                "--format",
+                "raw",
+                "--output",
+                str(path),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        spies.append((spy, path))
+    return spies
+
+
+def _stop_profilers(spies: list[tuple[Any, Path]]) -> dict[str, Any]:
+    found = {}
+    for spy, path in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+        spy.wait(timeout=60)
+        found[path.stem] = {"raw": str(path), **summarise(path)} if path.exists() else None
+    return found

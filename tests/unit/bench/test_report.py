@@ -91,3 +91,18 @@ def test_profile_summary_counts_inclusive_and_self_samples(tmp_path) -> None:
     # Inclusive shares list our own functions, not the framework's plumbing.
     assert summary["inclusive_pct"] == [("generate (api/videos.py)", 100.0)]
     assert summary["self_pct"][0] == ("commit (sqlalchemy/orm.py)", 75.0)
+
+
+def test_api_rounds_combine_into_overall_throughput_and_median_latency() -> None:
+    from bench.api_bench import combine
+    from bench.load import LoadResult
+
+    rounds = [
+        LoadResult(1000, 5.0, 10.0, 40.0, 0, "wrk"),
+        LoadResult(500, 5.0, 20.0, 90.0, 0, "wrk"),
+        LoadResult(1500, 5.0, 8.0, 30.0, 1, "wrk"),
+    ]
+    got = combine(rounds)
+    assert got["rps"] == pytest.approx(200.0)
+    assert (got["p50_ms"], got["p99_ms"]) == (10.0, 40.0)
+    assert got["errors"] == 1
