@@ -3,7 +3,8 @@
 A scrape must never hang on a broker that is down: every read has a short timeout, and
 a broker that does not answer is reported as `videogen_broker_up 0` with no depths.
 Countdown messages (the next poll of every job) are held by the workers, not queued:
-on Redis they are counted apart, as `videogen_broker_unacked_messages`.
+on Redis they are counted apart, as `videogen_broker_unacked_messages`. On RabbitMQ they
+wait in the broker's delay queues instead, counted as `videogen_broker_delayed_messages`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from prometheus_client.registry import Collector
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 0.5
+# Celery's native delayed delivery keeps countdown messages in these (RabbitMQ only).
+DELAYED_QUEUES = tuple(f"celery_delayed_{level}" for level in range(28))
 
 
 class QueueDepthCollector(Collector):
@@ -48,7 +51,7 @@ class QueueDepthCollector(Collector):
         )
         extra: list[GaugeMetricFamily] = []
         try:
-            counts, unacked = self._read()
+            counts, unacked, delayed = self._read()
         except Exception as exc:  # noqa: BLE001 - a scrape reports the broker down, never fails
             log.warning("queue depths unavailable: %s", type(exc).__name__)
             up.add_metric([], 0)
@@ -64,17 +67,26 @@ class QueueDepthCollector(Collector):
             )
             held.add_metric([], unacked)
             extra.append(held)
+        if delayed is not None:
+            waiting = GaugeMetricFamily(
+                "videogen_broker_delayed_messages",
+                "Countdown messages waiting in RabbitMQ's delay queues until they are due",
+            )
+            waiting.add_metric([], delayed)
+            extra.append(waiting)
         yield up
         yield depths
         yield from extra
 
-    def _read(self) -> tuple[dict[str, int], int | None]:
+    def _read(self) -> tuple[dict[str, int], int | None, int | None]:
         scheme = self._url.split("://", 1)[0]
         if scheme in ("redis", "rediss"):
-            return self._read_redis()
+            return (*self._read_redis(), None)
         if scheme == "filesystem":
-            return self._read_folder(), None
-        return self._read_amqp(), None
+            return self._read_folder(), None, None
+        counts = self._read_amqp((*self._queues, *DELAYED_QUEUES))
+        delayed = sum(counts.pop(name) for name in DELAYED_QUEUES)
+        return counts, None, delayed
 
     def _read_redis(self) -> tuple[dict[str, int], int | None]:
         if self._redis is None:
@@ -100,7 +112,7 @@ class QueueDepthCollector(Collector):
                 counts[queue] += 1
         return counts
 
-    def _read_amqp(self) -> dict[str, int]:
+    def _read_amqp(self, queues: Iterable[str]) -> dict[str, int]:
         with Connection(
             self._url, connect_timeout=self._timeout_s, transport_options=self._options
         ) as conn:
@@ -108,7 +120,7 @@ class QueueDepthCollector(Collector):
             channel = conn.channel()
             try:
                 counts = {}
-                for queue in self._queues:
+                for queue in queues:
                     # Passive: only reads the queue; a queue not yet declared is empty.
                     try:
                         counts[queue] = channel.queue_declare(queue=queue, passive=True)[1]

@@ -14,6 +14,7 @@ from tests.integration.conftest import SPEC_T2V
 from tests.integration.worker import rabbitmq
 from tests.integration.worker.conftest import live_app_client, worker_process
 from tests.stack import SandboxServer, wait_until
+from workers.queue_depths import QueueDepthCollector
 
 HELD = 200  # countdown polls sent to show where they wait
 
@@ -115,3 +116,12 @@ def test_countdown_polls_wait_in_the_broker_not_in_the_worker(amqp_worker, amqp_
     assert [task for tasks in scheduled.values() for task in tasks] == []
     assert [task for tasks in reserved.values() for task in tasks] == []
     assert rabbitmq.queues()["poll"][1] == 0
+    # The metrics see them where they are.
+    depths = {
+        m.name: m.samples
+        for m in QueueDepthCollector(
+            amqp_sender.conf.broker_url, QUEUE_NAMES, timeout_s=5
+        ).collect()
+    }
+    assert [s.value for s in depths["videogen_broker_delayed_messages"]] == [HELD]
+    assert {s.labels["queue"]: s.value for s in depths["videogen_queue_messages"]}["poll"] == 0
