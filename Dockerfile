@@ -8,7 +8,7 @@ COPY providers providers
 COPY models models
 COPY client client
 COPY migrations migrations
-COPY alembic.ini celeryconfig.py wsgi.py ./
+COPY alembic.ini celeryconfig.py gunicorn.conf.py wsgi.py ./
 RUN pip install .
 RUN useradd --create-home app && mkdir -p /app/var && chown app /app/var
 USER app

@@ -12,8 +12,10 @@ from api.auth import install_auth
 from api.cli import register_cli
 from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
+from api.health import install_readiness
 from api.library import install_library_page
 from api.metrics import install_metrics
+from models import log_context
 from models.db import make_engine, make_session_factory
 from models.settings import Settings, get_settings
 from models.views import set_storage_urls
@@ -53,6 +55,13 @@ def create_app(
     app.extensions["settings"] = settings
     app.extensions["dispatcher"] = dispatcher or CeleryDispatcher()
     install_metrics(app, settings)  # first, so its clock starts before any other hook
+
+    @app.before_request
+    def _log_the_job() -> None:
+        # Every line of a request about one job carries its id, gunicorn's access line
+        # included (gunicorn.conf.py clears the fields after it).
+        log_context.clear()
+        log_context.bind(job_id=(request.view_args or {}).get("video_id"))
 
     @app.before_request
     def _require_json() -> Any:
@@ -121,4 +130,5 @@ def create_app(
     def healthz() -> Any:
         return {"status": "ok"}
 
+    install_readiness(app, settings, factory)
     return app

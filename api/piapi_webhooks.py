@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api.auth import UnauthorizedError
 from api.schemas import WebhookAck
+from models import log_context
 from models.jobs import Job, Phase
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ def piapi_event() -> Any:
     task_id = data.get("task_id") if isinstance(data, dict) else None
     if not isinstance(task_id, str) or not task_id:
         return {"status": "ignored"}, 202
-    job_id = g.db.scalar(select(Job.id).where(Job.task_id == task_id, Job.phase == Phase.POLLING))
-    if job_id is not None:
-        current_app.extensions["dispatcher"].check(job_id)
+    job = g.db.execute(select(Job.id, Job.phase).where(Job.task_id == task_id)).first()
+    # PiAPI's call at creation can beat the recording of its task id: then the line only
+    # has the task id.
+    log_context.bind(job_id=job.id if job else None, task_id=task_id)
+    if job is not None and job.phase == Phase.POLLING:
+        current_app.extensions["dispatcher"].check(job.id)
     return {"status": "accepted"}, 202

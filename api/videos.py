@@ -22,7 +22,7 @@ from api.schemas import (
     LibraryQuery,
 )
 from api.submissions import accept, request_hash
-from models import jobs, webhooks
+from models import jobs, log_context, webhooks
 from models.jobs import Job
 from models.metrics import JOBS_CREATED
 from models.webhooks import WebhookAttempt, WebhookDelivery
@@ -53,6 +53,7 @@ def _owned_job(video_id: int) -> Job:
     if job is None or job.user_id != current_user().id:
         # Another user's job looks exactly like one that does not exist.
         raise JobNotFoundError(f"No video {video_id}.")
+    log_context.bind(task_id=job.task_id)
     return job
 
 
@@ -77,6 +78,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
     job, created = accept(
         g.db, req, current_user(), key=key, body_hash=request_hash(request.get_json())
     )
+    log_context.bind(job_id=job.id, task_id=job.task_id)
     if not created:
         return job, 200  # a replay: the original job, as it is now
     JOBS_CREATED.labels(job.generation_mode, job.provider).inc()

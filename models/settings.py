@@ -67,11 +67,18 @@ class Settings:
     # the composition roots can create the folder and the metrics views can read it.
     metrics_dir: str | None
     worker_metrics_port: int | None  # a Celery worker serves its /metrics here
+    log_format: str = "json"  # json (one object per line) or text
+    ready_timeout_s: float = 2.0  # /readyz: how long the database and the broker may take
 
     @property
     def uses_sandbox(self) -> bool:
         """True when no PiAPI key is configured, so jobs go to the sandbox."""
         return self.piapi_api_key is None
+
+    @property
+    def log_secrets(self) -> tuple[str | None, ...]:
+        """Values that must never appear in a log line, whatever the code logs."""
+        return (self.piapi_api_key, self.piapi_webhook_secret)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -136,6 +143,8 @@ class Settings:
                 if os.environ.get("WORKER_METRICS_PORT")
                 else None
             ),
+            log_format=_env("LOG_FORMAT", "json").lower(),
+            ready_timeout_s=float(_env("READY_TIMEOUT_SECONDS", "2")),
         )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import webhooks
+from models import log_context, webhooks
 from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
@@ -58,6 +58,7 @@ def deliver_once(
         if delivery is None:
             return None  # delivered, given up, or another worker has this attempt
         job = session.get_one(Job, delivery.job_id)
+        log_context.bind(job_id=job.id, task_id=job.task_id)
         secret = session.get_one(User, job.user_id).webhook_secret
         url, payload = delivery.url, delivery.payload
 

@@ -23,6 +23,7 @@ from workers.broker_checks import (
     redis_eviction_policy_is_safe,
 )
 from workers.countdowns import BrokerCountdownTask
+from workers.log_hooks import JobRequest
 from workers.metrics import serve_worker_metrics
 from workers.poll_policy import PollPolicy
 from workers.polling import Planner, planner
@@ -32,6 +33,8 @@ app = Celery("videogen", include=["workers.tasks"], task_cls=BrokerCountdownTask
 app.config_from_object("celeryconfig")
 # Before any task records a value: multiprocess mode writes there on first use.
 prepare_dir(get_settings().metrics_dir)
+# Every task's received message notes its job for the log lines (workers/log_hooks.py).
+app.Task.Request = JobRequest
 
 # The sandbox accepts any key; a real deployment sets PIAPI_API_KEY.
 SANDBOX_KEY = "sandbox"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs, webhooks
+from models import jobs, log_context, webhooks
 from models.db import utcnow
 from models.jobs import Job, Phase, Status, StorageState
 from providers.catalogue import BY_KEY
@@ -110,6 +110,7 @@ def poll_once(
         task_id, deadline, progress = job.task_id, job.deadline_at, job.progress
         subject = PollSubject.of(job)
     assert task_id is not None and token is not None  # polling implies both
+    log_context.bind(task_id=task_id)
 
     if utcnow() >= deadline:
         message = "PiAPI did not finish the task before the job's deadline."

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs
+from models import jobs, log_context
 from models.db import utcnow
 from models.jobs import Job
 from providers.catalogue import BY_KEY
@@ -97,6 +97,7 @@ def submit_once(
         # PiAPI may have accepted and will charge: resubmitting could pay twice.
         return _fail(sessions, job_id, "submission_unknown", f"{exc}; not resubmitted")
 
+    log_context.bind(task_id=result.task_id)
     token = uuid.uuid4()
     first_poll_in_s = plan_poll(subject, None)
     recorded = _record_submission(

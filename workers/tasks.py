@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from models import log_context
 from models.jobs import Job
 from models.settings import get_settings
 from providers.url_guard import refusal
@@ -133,6 +134,7 @@ def cancel_at_piapi(job_id: int) -> None:
         task_id = job.task_id if job is not None else None
     if task_id is None:
         return
+    log_context.bind(task_id=task_id)
     cancelled = piapi().cancel_task(task_id)
     log.info("job %s: PiAPI %s the cancel", job_id, "accepted" if cancelled else "refused")
 
