@@ -96,7 +96,11 @@ def test_beat_runs_exactly_once_and_no_worker_embeds_it() -> None:
         list(_procfile().values()),
         [s.get("command") or [] for s in _compose().values()],
     ):
-        assert sum(1 for argv in commands if argv[:4] == ["celery", "-A", "workers", "beat"]) == 1
+        # --quiet (a global option) keeps beat's plain-text banner out of the JSON logs.
+        beats = [
+            argv for argv in commands if argv[:5] == ["celery", "--quiet", "-A", "workers", "beat"]
+        ]
+        assert len(beats) == 1
         assert not any("-B" in argv or "--beat" in argv for argv in commands)
     assert "deploy" not in _compose()["beat"]  # no replicas: never scaled
 
