@@ -121,7 +121,7 @@ def test_every_line_about_the_job_carries_its_ids(run: dict) -> None:
     assert not strays, strays[:5]
     assert len(piapi_calls) == 2  # the sandbox calls at creation and at the end
 
-    def has(logger_part: str, message_part: str, **fields: object) -> bool:
+    def seen(logger_part: str, message_part: str, **fields: object) -> bool:
         return any(
             logger_part in r["logger"]
             and message_part in r["message"]
@@ -130,14 +130,18 @@ def test_every_line_about_the_job_carries_its_ids(run: dict) -> None:
         )
 
     # From the request to the end: the API, each queue's worker, and Celery's own lines.
-    assert has("gunicorn.access", "POST /api/video/generate", status=202)
-    assert has("gunicorn.access", f"GET /api/video/status/{job_id}", task_id=task_id)
-    assert has("celery.worker.strategy", "workers.tasks.submit_job")  # "Task ... received"
-    assert has("workers.submission", "submitted as PiAPI task", task_id=task_id)
-    assert has("celery.app.trace", "workers.tasks.poll_job", task_id=task_id)  # succeeded
-    assert has("workers.polling", "completed at PiAPI", task_id=task_id)
-    assert has("workers.storing", "stored", task_id=task_id)
-    assert has("workers.callbacks", "attempt 2: 200", task_id=task_id)
+    expected = [
+        ("gunicorn.access", "POST /api/video/generate", {"status": 202}),
+        ("gunicorn.access", f"GET /api/video/status/{job_id}", {"task_id": task_id}),
+        ("celery.worker.strategy", "workers.tasks.submit_job", {}),  # "Task ... received"
+        ("workers.submission", "submitted as PiAPI task", {"task_id": task_id}),
+        ("celery.app.trace", "succeeded", {"task_id": task_id}),
+        ("workers.polling", "completed at PiAPI", {"task_id": task_id}),
+        ("workers.storing", "stored", {"task_id": task_id}),
+        ("workers.callbacks", "attempt 2: 200", {"task_id": task_id}),
+    ]
+    missing = [e for e in expected if not seen(e[0], e[1], **e[2])]
+    assert not missing, (missing, [(r["logger"], r["message"]) for r in ours])
     assert all(r["celery_task_id"] for r in ours if r["logger"].startswith("workers."))
 
 
