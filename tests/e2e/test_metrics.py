@@ -47,6 +47,8 @@ def metrics_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "postgres-redis",
         database="videogen_e2e_metrics",
         redis_db=10,
+        # Two gunicorn processes: whichever answers /metrics must report both.
+        API_WORKERS="2",
     ) as running:
         yield running
 
