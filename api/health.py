@@ -4,6 +4,7 @@ process is up.) Public, like /healthz: a load balancer or orchestrator calls it 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from models.settings import Settings
+
+log = logging.getLogger(__name__)
 
 Check = Callable[[], None]
 
@@ -62,7 +65,7 @@ def broker_check(url: str, timeout_s: float) -> Check:
 
     def connect() -> None:
         with Connection(url, connect_timeout=timeout_s) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout_s)
+            conn.ensure_connection(max_retries=0, timeout=timeout_s)  # one try
 
     return connect
 
@@ -90,9 +93,15 @@ def install_readiness(app: Flask, settings: Settings, factory: sessionmaker[Sess
     # bound even if a backend accepts connections and then says nothing.
     pool = ThreadPoolExecutor(max_workers=4 * len(checks), thread_name_prefix="readyz")
 
+    was_ready = [True]  # probes come every few seconds: log changes, not every answer
+
     @app.get("/readyz")
     def readyz() -> Any:
         futures = {name: pool.submit(check) for name, check in checks.items()}
         wait(futures.values(), timeout=timeout_s)
         body = {name: _outcome(future) for name, future in futures.items()}
-        return body, 200 if all(v == "ok" for v in body.values()) else 503
+        ready = all(v == "ok" for v in body.values())
+        if ready != was_ready[0]:
+            was_ready[0] = ready
+            log.log(logging.INFO if ready else logging.WARNING, "readiness: %s", body)
+        return body, 200 if ready else 503
