@@ -16,8 +16,10 @@ def _procfile() -> dict[str, list[str]]:
         if line.strip() and not line.startswith("#"):
             name, command = line.split(":", 1)
             argv = shlex.split(command)
-            while "=" in argv[0]:  # leading VAR=value assignments for that process
-                argv.pop(0)
+            if argv[0] == "env":  # `env VAR=value ... program`: that process's variables
+                argv = argv[1:]
+                while "=" in argv[0]:
+                    argv.pop(0)
             entries[name] = argv
     return entries
 
