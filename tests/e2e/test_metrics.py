@@ -131,3 +131,13 @@ def test_one_job_moves_the_api_and_worker_series(metrics_stack: Stack) -> None:
                  outcome="rejected") == 1  # fmt: skip
     assert moved(callbacks_before, callbacks_after, "videogen_webhook_deliveries_total",
                  outcome="delivered") == 1  # fmt: skip
+
+
+def test_queue_depths_are_read_on_every_backend(stack: Stack) -> None:
+    """The shared stack runs on Redis and on the embedded file broker: both are read."""
+    page = Scrape(f"{stack.api}/metrics")
+
+    assert page.value("videogen_broker_up") == 1
+    assert {"submit", "poll", "callbacks", "store"} == {
+        labels["queue"] for labels in page.labels_of("videogen_queue_messages")
+    }
