@@ -69,13 +69,13 @@ def service_env(
     """The environment of API and worker processes for one phase."""
     data_dir = stack.work_dir / "data"
     data_dir.mkdir(exist_ok=True)
+    # DATA_DIR itself is set per process by Stack.start.
     return {
         "DATABASE_URL": database_url,
         "BROKER_URL": broker_url,
         "PIAPI_API_KEY": "",
         "PIAPI_BASE_URL": sandbox_url,
         "SANDBOX_URL": sandbox_url,
-        "DATA_DIR": str(data_dir),
         "STORAGE_URL": f"file://{data_dir / 'media'}",
     }
 

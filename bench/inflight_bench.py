@@ -18,9 +18,10 @@ import redis
 
 from bench import seed
 from bench.common import BenchConfig, publish, say, service_env, wait_for
-from bench.report import Figure, Target
+from bench.report import Figure, Target, percentile
 from bench.stack import Stack, rss_bytes, wait_log
-from models.db import make_engine
+from models.accounts import ensure_user
+from models.db import make_engine, make_session_factory
 
 COUNTDOWN_S = 1800  # far beyond the phase: no poll comes due while it is measured
 VHOST = "bench"
@@ -38,7 +39,8 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
             redis_part["worker_rss_before_bytes"] / MB,
             "KiB",
             Target("measured"),
-            note="baseline: the idle worker's RSS in MiB",
+            note="baseline: the idle worker's RSS",
+            baseline_unit="MiB",
         ),
         Figure(
             "redis_broker_bytes_per_job",
@@ -47,7 +49,8 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
             redis_part["broker_before_bytes"] / MB,
             "KiB",
             Target("measured"),
-            note="baseline: Redis used_memory before, in MiB",
+            note="baseline: Redis used_memory before",
+            baseline_unit="MiB",
         ),
     ]
     if rabbit_part is not None:
@@ -68,10 +71,38 @@ def run(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> tuple[list[Figure],
                 rabbit_part["broker_before_bytes"] / MB,
                 "KiB",
                 Target("measured"),
-                note="baseline: the vhost's queue memory before, in MiB",
+                note="baseline: the vhost's queue memory before",
+                baseline_unit="MiB",
+            ),
+            Figure(
+                "in_flight_check_ms",
+                f"generate's in-flight check, {rabbit_part['jobs']:,} in flight",
+                rabbit_part["in_flight_check_ms"]["all"],
+                rabbit_part["in_flight_check_ms"]["none"],
+                "ms",
+                note="baseline: the same check with no job in flight",
             ),
         ]
     return figures, {"redis": redis_part, "rabbitmq": rabbit_part}
+
+
+def _in_flight_check_ms(database_url: str) -> float:
+    """Median time of generate's in-flight check (lock the user, count their jobs) for user 1."""
+    from api.submissions import _lock_and_count_in_flight
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        ensure_user(session, 1, "enterprise")
+    took = []
+    for _ in range(7):
+        with sessions() as session:
+            t0 = time.perf_counter()
+            _lock_and_count_in_flight(session, 1)
+            took.append((time.perf_counter() - t0) * 1000)
+            session.rollback()
+    engine.dispose()
+    return percentile(took, 50)
 
 
 def _settled_rss(pid: int) -> int:
@@ -187,7 +218,9 @@ def _rabbit(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> dict[str, Any] 
         pid = worker.popen.pid
         rss0 = _settled_rss(pid)
         mem0 = sum(q.get("memory", 0) for q in _queues())
+        check0 = _in_flight_check_ms(database_url)
         jobs = seed.polling_jobs(make_engine(database_url), cfg.rabbit_inflight)
+        check1 = _in_flight_check_ms(database_url)
         took = publish(
             env,
             "workers.tasks.poll_job",
@@ -214,6 +247,7 @@ def _rabbit(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> dict[str, Any] 
             "worker_rss_before_bytes": rss0,
             "worker_rss_after_bytes": rss1,
             "worker_growth_bytes": rss1 - rss0,
+            "in_flight_check_ms": {"none": round(check0, 2), "all": round(check1, 2)},
             "held_by_worker": sum(q.get("messages_unacknowledged", 0) for q in queues),
             "broker_before_bytes": mem0,
             "broker_after_bytes": mem1,

@@ -49,10 +49,13 @@ class Figure:
     unit: str
     target: Target | None = None
     note: str = ""
+    baseline_unit: str = ""  # when the baseline is another quantity (e.g. MiB beside KiB/job)
 
     @property
     def ratio(self) -> float | None:
-        """ours / baseline; None when the baseline is zero or missing."""
+        """ours / baseline; None when the baseline is zero, missing, or another quantity."""
+        if self.baseline_unit and self.baseline_unit != self.unit:
+            return None
         if not self.baseline or math.isnan(self.baseline) or math.isnan(self.ours):
             return None
         return self.ours / self.baseline
@@ -100,10 +103,11 @@ def table(figures: Iterable[Figure]) -> str:
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
     for f in figures:
-        ratio = "n/a" if f.ratio is None else f"{f.ratio:.2f}"
+        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
         target = f.target.describe(f.unit) if f.target else ""
+        base = f"{_num(f.baseline)} {f.baseline_unit or f.unit}"
         rows.append(
-            f"| {f.label} | {_num(f.ours)} {f.unit} | {_num(f.baseline)} {f.unit} | {ratio} "
+            f"| {f.label} | {_num(f.ours)} {f.unit} | {base} | {ratio} "
             f"| {target} | {_verdict(f.passed)} |"
         )
     return "\n".join(rows)

@@ -23,6 +23,9 @@ from tests.stack import ROOT, free_port, wait_http
 __all__ = ["ROOT", "Stack", "free_port", "procfile", "rss_bytes", "wait_http", "wait_redis"]
 
 
+METRICS_PORTS = ("SUBMIT", "POLL", "CALLBACKS", "STORE")
+
+
 def procfile() -> dict[str, str]:
     """The Procfile's command lines by process name, exactly as `make up` runs them."""
     entries = {}
@@ -120,8 +123,16 @@ class Stack:
         command = procfile()[process]
         for old, new in replace.items():
             command = command.replace(old, new)
-        # The Procfile's ${VAR:-default} are expanded by a shell, as honcho does.
-        proc = Proc(name, ["sh", "-c", f"exec {command}"], dict(env), self.work_dir)
+        env = {
+            # Each process its own folder (metrics, beat schedule) and its own metrics
+            # port: the Procfile's defaults may be in use by `make up` or by tests.
+            "DATA_DIR": str(self.work_dir / "data" / name),
+            **{f"{kind}_METRICS_PORT": str(free_port()) for kind in METRICS_PORTS},
+            **env,
+        }
+        # The Procfile's ${VAR:-default} are expanded by a shell, as honcho does; `env`
+        # applies a line's leading VAR=value words, and exec keeps the pid the app's.
+        proc = Proc(name, ["sh", "-c", f"exec env {command}"], env, self.work_dir)
         proc.start()
         self.procs.append(proc)
         return proc

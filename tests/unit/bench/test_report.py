@@ -40,6 +40,12 @@ def test_targets(target: Target, ours: float, baseline: float, passed: bool | No
     assert Figure("x", "x", ours, baseline, "u", target).passed is passed
 
 
+def test_no_ratio_against_another_quantity() -> None:
+    figure = Figure("x", "worker memory per job", 9.0, 85.0, "KiB", baseline_unit="MiB")
+    assert figure.ratio is None
+    assert "| 9.00 KiB | 85.0 MiB | - |" in table([figure])
+
+
 def test_as_dict_carries_ratio_target_and_verdict() -> None:
     data = Figure("gen", "generate", 140.0, 200.0, "req/s", Target("ratio>=", 0.7)).as_dict()
     assert data["ratio"] == 0.7
