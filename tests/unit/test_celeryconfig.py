@@ -50,8 +50,8 @@ def test_rabbitmq_gets_quorum_queues_on_topic_exchanges(config_for) -> None:
     assert config.task_default_exchange_type == "topic"
     assert config.broker_native_delayed_delivery_queue_type == "quorum"
     assert config.worker_detect_quorum_queues is True
-    # Redis' visibility timeout means nothing to RabbitMQ.
-    assert not hasattr(config, "broker_transport_options")
+    # Confirmed publishes; Redis' visibility timeout means nothing to RabbitMQ.
+    assert config.broker_transport_options == {"confirm_publish": True}
 
 
 @pytest.mark.parametrize("url", [REDIS, "rediss://cache:6380/1"])

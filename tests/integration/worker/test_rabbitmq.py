@@ -30,8 +30,12 @@ def amqp_sender(amqp_url: str) -> Celery:
     """A Celery client on the test vhost, routed as the workers route on RabbitMQ."""
     app = Celery("amqp-sender")
     app.config_from_object("celeryconfig")
-    # celeryconfig chose its queues for this process's BROKER_URL (Redis in tests).
-    app.conf.update(broker_url=amqp_url, task_queues=task_queues_for(amqp_url))
+    # celeryconfig chose for this process's BROKER_URL (Redis in tests): redo its amqp part.
+    app.conf.update(
+        broker_url=amqp_url,
+        task_queues=task_queues_for(amqp_url),
+        broker_transport_options={"confirm_publish": True},
+    )
     return app
 
 
