@@ -6,12 +6,10 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from api.auth import current_user
 from api.schemas import AccountSchema, ProvidersBody
 from models.accounts import User
-from models.jobs import Job, Status
 from models.tiers import TIERS
 from providers.catalogue import CATALOGUE
 from providers.selection import within_cap
@@ -62,16 +60,11 @@ def account() -> dict[str, Any]:
     principal = current_user()
     user = g.db.get_one(User, principal.id)
     tier = TIERS[user.tier]
-    in_flight = g.db.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.user_id == user.id, Job.status == Status.PROCESSING)
-    )
     return {
         "user_id": user.id,
         "tier": user.tier,
         "price_cap_usd": tier.price_cap_usd,
         "max_in_flight": tier.max_in_flight,
-        "in_flight": in_flight,
+        "in_flight": user.in_flight,
         "webhook_secret": user.webhook_secret,
     }

@@ -26,6 +26,9 @@ class User(Base):
     # Signs outgoing webhooks (Standard Webhooks: "whsec_" + base64 of 32 random bytes).
     webhook_secret: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Jobs with status processing, kept by database triggers (migration 0004): read it,
+    # never write it.
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiKey(Base):
