@@ -21,6 +21,7 @@ def sandbox() -> Flask:
             public_url=settings.sandbox_public_url,
             time_scale=settings.sandbox_time_scale,
             fail_rate=settings.sandbox_fail_rate,
+            runtime_spread=settings.sandbox_runtime_spread,
         ),
         faults=FaultPlan.parse(settings.sandbox_faults),
     )

@@ -80,14 +80,20 @@ def service_env(
     }
 
 
-def start_sandbox(stack: Stack, name: str, time_scale: float) -> str:
-    """A sandbox process (as the Procfile runs it) whose tasks last RUNTIME_S x time_scale."""
+def start_sandbox(stack: Stack, name: str, time_scale: float, *, spread: float = 0.0) -> str:
+    """A sandbox process (as the Procfile runs it) whose tasks last RUNTIME_S x time_scale,
+    each drawn within +/- spread of that."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = stack.start(
         name,
         "sandbox",
-        {"SANDBOX_PORT": str(port), "SANDBOX_TIME_SCALE": str(time_scale), "SANDBOX_URL": url},
+        {
+            "SANDBOX_PORT": str(port),
+            "SANDBOX_TIME_SCALE": str(time_scale),
+            "SANDBOX_RUNTIME_SPREAD": str(spread),
+            "SANDBOX_URL": url,
+        },
     )
     wait_http(f"{url}/healthz", timeout_s=60, proc=proc.popen)
     return url

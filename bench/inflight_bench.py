@@ -221,13 +221,15 @@ def _rabbit(stack: Stack, cfg: BenchConfig, sandbox_url: str) -> dict[str, Any] 
         check0 = _in_flight_check_ms(database_url)
         jobs = seed.polling_jobs(make_engine(database_url), cfg.rabbit_inflight)
         check1 = _in_flight_check_ms(database_url)
+        # Confirmed publishing waits on the quorum queue's log for each message: more
+        # publishers at once let it confirm them in batches.
         took = publish(
             env,
             "workers.tasks.poll_job",
             "poll",
             [list(j) for j in jobs],
             countdown_s=COUNTDOWN_S,
-            processes=2,
+            processes=8,
         )
         wait_for(
             lambda: sum(q.get("messages", 0) for q in _queues()) >= len(jobs),

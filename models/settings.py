@@ -55,6 +55,7 @@ class Settings:
     auth_cache_s: float  # a revoked key stops working within this
     sandbox_time_scale: float
     sandbox_fail_rate: float
+    sandbox_runtime_spread: float  # each task's runtime is drawn within +/- this share
     sandbox_public_url: str
     sandbox_faults: str | None  # JSON, see providers/sandbox/faults.py
     data_dir: str
@@ -124,6 +125,7 @@ class Settings:
             auth_cache_s=float(_env("AUTH_CACHE_SECONDS", "10")),
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),
+            sandbox_runtime_spread=float(_env("SANDBOX_RUNTIME_SPREAD", "0")),
             sandbox_public_url=_env("SANDBOX_PUBLIC_URL", sandbox_url),
             sandbox_faults=os.environ.get("SANDBOX_FAULTS") or None,
             data_dir=_env("DATA_DIR", "var"),

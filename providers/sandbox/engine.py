@@ -55,6 +55,8 @@ class Sandbox:
     public_url: str
     time_scale: float = 1.0
     fail_rate: float = 0.0
+    # PiAPI's runtimes vary from task to task: each is drawn within +/- this share.
+    runtime_spread: float = 0.0
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     _tasks: dict[str, SandboxTask] = field(default_factory=dict)
@@ -75,6 +77,8 @@ class Sandbox:
         """Accept a create-task body (or raise rules.RequestRejectedError); answer its envelope."""
         accepted = rules.check_request(body)
         runtime = rules.RUNTIME_S[(accepted.model, accepted.task_type)] * self.time_scale
+        if self.runtime_spread:
+            runtime *= self.rng.uniform(1 - self.runtime_spread, 1 + self.runtime_spread)
         # Some tasks wait a while in pending/staged before running, as on PiAPI.
         pending = runtime * self.rng.uniform(0.05, 0.2)
         prompt = str(body["input"]["prompt"])

@@ -294,6 +294,20 @@ def test_summary_ends_at_is_the_envelopes_ended_at(sandbox: Sandbox, clock: Cloc
     assert row["ends_at"] == ended  # known before the end: the bench measures lag from it
 
 
+def test_runtime_spread_draws_each_runtime_within_its_share(clock: Clock) -> None:
+    plain = Sandbox(public_url=PUBLIC, time_scale=0.1, clock=clock, rng=random.Random(0))
+    spread = Sandbox(
+        public_url=PUBLIC, time_scale=0.1, runtime_spread=0.25, clock=clock, rng=random.Random(0)
+    )
+    nominal = 60 * 0.1  # Hunyuan fast, scaled
+    assert plain.seconds_until_end(plain.create(HUNYUAN)["data"]["task_id"]) == nominal
+    runtimes = [
+        spread.seconds_until_end(spread.create(HUNYUAN)["data"]["task_id"]) for _ in range(50)
+    ]
+    assert all(nominal * 0.75 <= r <= nominal * 1.25 for r in runtimes)
+    assert max(runtimes) - min(runtimes) > nominal * 0.25  # they do vary
+
+
 def test_envelope_echoes_input_and_webhook_config(sandbox: Sandbox) -> None:
     webhook = {"endpoint": "https://hooks.test/piapi", "secret": "s"}
     data = sandbox.create({**HUNYUAN, "config": {"webhook_config": webhook}})["data"]
