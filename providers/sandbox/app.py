@@ -61,7 +61,7 @@ def _announce(sandbox: Sandbox, task: dict[str, Any]) -> None:
 
     def post() -> None:
         headers = {"x-webhook-secret": hook["secret"]} if hook.get("secret") else {}
-        body = {"timestamp": int(time.time()), "data": sandbox.get(task_id)["data"]}
+        body = {"timestamp": int(time.time()), "data": sandbox.get(task_id, count=False)["data"]}
         with contextlib.suppress(requests.RequestException):
             requests.post(hook["endpoint"], json=body, headers=headers, timeout=5)
 

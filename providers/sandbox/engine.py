@@ -97,11 +97,16 @@ class Sandbox:
             self._tasks[task.task_id] = task
         return self._envelope(task)
 
-    def get(self, task_id: str) -> dict[str, Any]:
-        """The task envelope as GET /api/v1/task/{id} answers it."""
+    def get(self, task_id: str, *, count: bool = True) -> dict[str, Any]:
+        """The task envelope as GET /api/v1/task/{id} answers it.
+
+        count=False for the sandbox's own reads (a webhook's body): polls counts only the
+        GETs a client made.
+        """
         task = self._find(task_id)
-        with self._lock:
-            task.polls += 1
+        if count:
+            with self._lock:
+                task.polls += 1
         return self._envelope(task)
 
     def cancel(self, task_id: str) -> None:

@@ -281,6 +281,8 @@ def test_summary_counts_creates_and_polls(sandbox: Sandbox) -> None:
     assert row["task_id"] == task_id
     assert row["polls"] == 2
     assert row["status"] == "pending"
+    sandbox.get(task_id, count=False)  # the sandbox's own read, for a webhook's body
+    assert sandbox.summary()[0]["polls"] == 2
     assert row["outcome"] == "completed"
 
 
