@@ -34,7 +34,9 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app. Tests pass their own session factory and dispatcher."""
     settings = settings or get_settings()
-    factory = session_factory or make_session_factory(make_engine(settings.database_url))
+    factory = session_factory or make_session_factory(
+        make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    )
 
     app = Flask(__name__)
     app.config.update(

@@ -52,6 +52,7 @@ class Settings:
     storage_max_attempts: int
     storage_retry_base_s: float
     max_request_bytes: int
+    db_pool_size: int  # connections kept open per process; cover the pool's threads
     auth_cache_s: float  # a revoked key stops working within this
     sandbox_time_scale: float
     sandbox_fail_rate: float
@@ -122,6 +123,7 @@ class Settings:
             storage_max_attempts=int(_env("STORAGE_MAX_ATTEMPTS", "5")),
             storage_retry_base_s=float(_env("STORAGE_RETRY_BASE_SECONDS", "10")),
             max_request_bytes=int(_env("MAX_REQUEST_BYTES", str(64 * 1024))),
+            db_pool_size=int(_env("DB_POOL_SIZE", "20")),
             auth_cache_s=float(_env("AUTH_CACHE_SECONDS", "10")),
             sandbox_time_scale=float(_env("SANDBOX_TIME_SCALE", "0.25")),
             sandbox_fail_rate=float(_env("SANDBOX_FAIL_RATE", "0")),

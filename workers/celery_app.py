@@ -43,7 +43,8 @@ SANDBOX_KEY = "sandbox"
 @cache
 def sessions() -> sessionmaker[Session]:
     """This process's session factory, built on first use so forked children own theirs."""
-    return make_session_factory(make_engine(get_settings().database_url))
+    settings = get_settings()
+    return make_session_factory(make_engine(settings.database_url, pool_size=settings.db_pool_size))
 
 
 @cache
