@@ -98,12 +98,13 @@ def test_malformed_json_on_create_fails_as_unknown(session_factory, make_job) ->
 def test_429_on_create_is_retried_no_sooner_than_retry_after(session_factory, make_job) -> None:
     job_id = make_job()
     with _faulty('{"create": {"429": 1}, "retry_after_s": 9}') as server:
+        before = utcnow()
         outcome = _submit(session_factory, PiAPIClient(server.url, "k"), job_id)
         assert server.sandbox.create_calls == 0  # refused before anything was created
     assert outcome == RetryIn(9.0)
     job = _job(session_factory, job_id)
     assert job.phase is Phase.QUEUED  # the claim is handed back for the retry
-    assert job.next_poll_at >= utcnow() + dt.timedelta(seconds=8)
+    assert job.next_poll_at >= before + dt.timedelta(seconds=9)
 
 
 def test_500_envelope_on_create_is_a_refusal_and_retried(session_factory, make_job) -> None:
