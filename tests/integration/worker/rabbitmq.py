@@ -21,7 +21,7 @@ def rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
-def fresh_vhost() -> str:
+def fresh_vhost(vhost: str = VHOST) -> str:
     """An empty test vhost (never `/`), or a skip saying why RabbitMQ cannot be used."""
     try:
         socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
@@ -29,17 +29,17 @@ def fresh_vhost() -> str:
         pytest.skip("RabbitMQ is not answering on 127.0.0.1:5672")
     if shutil.which("rabbitmqctl") is None:
         pytest.skip("rabbitmqctl is not installed: it makes the test vhost and lists queue types")
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True, check=False)
+    drop_vhost(vhost)
     try:
-        rabbitmqctl("add_vhost", VHOST)
-        rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+        rabbitmqctl("add_vhost", vhost)
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     except AssertionError as exc:
         pytest.skip(f"cannot make the RabbitMQ test vhost: {exc}")
-    return AMQP_URL
+    return f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
 
 
-def drop_vhost() -> None:
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True, check=False)
+def drop_vhost(vhost: str = VHOST) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False)
 
 
 def queues() -> dict[str, tuple[str, int]]:

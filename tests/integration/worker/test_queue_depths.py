@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +15,6 @@ from workers.queue_depths import QueueDepthCollector
 
 REDIS_URL = "redis://127.0.0.1:6379/7"  # a db of its own (see the e2e modules' list)
 VHOST = "videogen_metrics_test"
-AMQP_URL = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 
 def _depths(url: str) -> CollectorRegistry:
@@ -56,17 +52,8 @@ def test_redis_depth_is_each_queue_list_and_unacked_is_the_hash(empty_redis: red
 
 @pytest.fixture
 def amqp_vhost() -> Iterator[str]:
-    try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
-    except OSError:
-        pytest.skip("RabbitMQ is not answering on 127.0.0.1:5672")
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not installed: it makes the test vhost")
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True, check=False)
-    rabbitmq.rabbitmqctl("add_vhost", VHOST)
-    rabbitmq.rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
-    yield AMQP_URL
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True, check=False)
+    yield rabbitmq.fresh_vhost(VHOST)
+    rabbitmq.drop_vhost(VHOST)
 
 
 def test_rabbitmq_depth_comes_from_a_passive_declare(amqp_vhost: str) -> None:
