@@ -7,9 +7,6 @@ elsewhere on the machine falls on both sides rather than on one.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +15,15 @@ from sqlalchemy import func, select
 
 from bench import load
 from bench.common import GENERATE_BODY, BenchConfig, say, service_env
-from bench.profile import summarise
+from bench.profile import PY_SPY, record, saved
 from bench.report import Figure, Target, percentile
 from bench.stack import Stack, free_port, wait_http
 from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.jobs import Job
-from tests.stack import VENV_BIN
 
 WARMUP_S = 2
 APPS = {"ours": "wsgi:app", "baseline": "bench.baseline_app:app"}
-# py-spy is optional (pip install py-spy): with it, the real API is profiled after it is measured.
-PY_SPY = shutil.which("py-spy", path=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
 
 
 def combine(rounds: list[load.LoadResult]) -> dict[str, float]:
@@ -155,29 +149,11 @@ def _profile(side: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     """py-spy over one gunicorn worker while each load runs again; raw stacks saved."""
     master = side["proc"].popen.pid
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    saved = {}
+    found = {}
     for endpoint in ("generate", "status"):
         path = out_dir / f"profile-{endpoint}.txt"
-        spy = subprocess.Popen(
-            [
-                str(PY_SPY),
-                "record",
-                "--pid",
-                children[0],
-                "--duration",
-                "8",
-                "--rate",
-                "200",
-                "--format",
-                "raw",
-                "--output",
-                str(path),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        spy = record(children[0], path, rate=200, duration_s=8)
         load.run(side["url"], _load(side, endpoint), seconds=8)
         spy.wait(timeout=60)
-        saved[endpoint] = {"raw": str(path), **summarise(path)} if path.exists() else None
-    return saved
+        found[endpoint] = saved(path)
+    return found

@@ -1,9 +1,17 @@
-"""Summaries of py-spy's raw output (collapsed stacks): where the samples went."""
+"""py-spy over our processes, and summaries of its raw output: where the samples went."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
+
+from tests.stack import VENV_BIN
+
+# py-spy (a dev dependency) needs ptrace; without it the bench runs unprofiled.
+PY_SPY = shutil.which("py-spy", path=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 
@@ -22,6 +30,37 @@ def _frame(frame: str) -> str:
     elif path.startswith(ROOT):
         path = path[len(ROOT) :]
     return f"{name} ({path})"
+
+
+def record(
+    pid: int | str, path: Path, *, rate: int, duration_s: int, subprocesses: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start py-spy sampling pid into path (raw collapsed stacks); SIGINT ends it early."""
+    return subprocess.Popen(
+        [
+            str(PY_SPY),
+            "record",
+            "--pid",
+            str(pid),
+            *(["--subprocesses"] if subprocesses else []),
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration_s),
+            "--format",
+            "raw",
+            "--output",
+            str(path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def saved(path: Path) -> dict[str, object] | None:
+    """The summary of a finished recording, with where its raw stacks are; None if none."""
+    return {"raw": str(path), **summarise(path)} if path.exists() else None
 
 
 def summarise(path: Path, *, top: int = 15) -> dict[str, object]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,8 @@ import redis
 from sqlalchemy import func, select
 
 from bench import seed
-from bench.api_bench import PY_SPY
 from bench.common import BenchConfig, publish, say, service_env, wait_for
-from bench.profile import summarise
+from bench.profile import PY_SPY, record, saved
 from bench.report import Figure, Target
 from bench.stack import Stack, cpu_seconds
 from models.db import make_engine
@@ -150,27 +148,9 @@ def _profilers(stack: Stack, workers: list[Any], out_dir: Path) -> list[tuple[An
     spies = []
     for proc in workers:
         path = out_dir / f"profile-{proc.name}.txt"
-        spy = subprocess.Popen(
-            [
-                str(PY_SPY),
-                "record",
-                "--pid",
-                str(proc.popen.pid),
-                "--subprocesses",
-                "--rate",
-                "100",
-                "--duration",
-                "600",
-                "--format",
-                "raw",
-                "--output",
-                str(path),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        spies.append(
+            (record(proc.popen.pid, path, rate=100, duration_s=600, subprocesses=True), path)
         )
-        spies.append((spy, path))
     return spies
 
 
@@ -179,5 +159,5 @@ def _stop_profilers(spies: list[tuple[Any, Path]]) -> dict[str, Any]:
     for spy, path in spies:
         spy.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
         spy.wait(timeout=60)
-        found[path.stem] = {"raw": str(path), **summarise(path)} if path.exists() else None
+        found[path.stem] = saved(path)
     return found
