@@ -14,16 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.stack import ROOT, Stack, free_port, wait_http
+from tests.bodies import SPEC_T2V
 
-# A Hunyuan fast text-to-video request, the spec's own example.
-GENERATE_BODY = {
-    "campaign_id": "123",
-    "generation_mode": "text_to_video",
-    "script": "A cat playing with a ball",
-    "style": "social",
-    "duration": 5,
-    "aspect_ratio": "16:9",
-}
+# A Hunyuan fast text-to-video request, the spec's own example (the tests' body).
+GENERATE_BODY = SPEC_T2V
 
 
 @dataclass(frozen=True)
