@@ -75,13 +75,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    on_table = " ON video_generations" if postgres else ""  # SQLite's DROP TRIGGER names none
     for event in _TRIGGERS:
-        op.execute(
-            f"DROP TRIGGER video_generations_in_flight_{event} ON video_generations"
-            if op.get_bind().dialect.name == "postgresql"
-            else f"DROP TRIGGER video_generations_in_flight_{event}"
-        )
-    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER video_generations_in_flight_{event}{on_table}")
+    if postgres:
         op.execute("DROP FUNCTION videogen_count_in_flight()")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("in_flight")
