@@ -38,7 +38,11 @@ def free_port() -> int:
 
 
 def fresh_database(name: str) -> str:
-    """Drop and create a Postgres database; return its SQLAlchemy URL."""
+    """Drop and create a Postgres database; return its SQLAlchemy URL.
+
+    TEST_DB_SUFFIX keeps two checkouts' test runs on one server out of each other's way.
+    """
+    name += os.environ.get("TEST_DB_SUFFIX", "")
     conn = psycopg2.connect(PG_ADMIN_URL)
     conn.autocommit = True
     with conn.cursor() as cur:
