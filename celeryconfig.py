@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from models.settings import get_settings
+from infra.settings import get_settings
 
 QUEUE_NAMES = ("submit", "poll", "callbacks", "store")
 RABBITMQ_SCHEMES = ("amqp://", "amqps://", "pyamqp://")

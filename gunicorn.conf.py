@@ -4,9 +4,9 @@ Logging goes through the application's configuration (LOG_FORMAT), so gunicorn's
 start-up and access lines are JSON too, with the job's ids on a request that named one.
 """
 
-from models import log_context
-from models.log_format import logging_config
-from models.settings import get_settings
+from infra import log_context
+from infra.log_format import logging_config
+from infra.settings import get_settings
 
 _settings = get_settings()
 logconfig_dict = logging_config(_settings.log_format, secrets=_settings.log_secrets)

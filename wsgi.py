@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from api.app import create_app
-from models.settings import get_settings
+from infra.settings import get_settings
 from providers.sandbox.app import create_sandbox_app
 from providers.sandbox.engine import Sandbox
 from providers.sandbox.faults import FaultPlan

@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import account, piapi_webhooks, videos
 from api.auth import install_auth
 from api.cli import register_cli
-from api.dispatch import CeleryDispatcher, Dispatcher
 from api.errors import JobsApi, error_body, register_error_handlers
 from api.health import install_readiness
+from api.job_body import use_storage_urls
 from api.library import install_library_page
 from api.metrics import install_metrics
-from models import log_context
+from infra import log_context
+from infra.messages import CeleryMessages, Messages, sender_app
+from infra.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
-from models.settings import Settings, get_settings
-from models.views import set_storage_urls
 from providers.storage import open_storage
 from providers.storage.local import LocalStorage
 
@@ -30,9 +30,9 @@ def create_app(
     settings: Settings | None = None,
     *,
     session_factory: sessionmaker[Session] | None = None,
-    dispatcher: Dispatcher | None = None,
+    messages: Messages | None = None,
 ) -> Flask:
-    """Build the WSGI app. Tests pass their own session factory and dispatcher."""
+    """Build the WSGI app. Tests pass their own session factory and messages."""
     settings = settings or get_settings()
     factory = session_factory or make_session_factory(
         make_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -55,7 +55,10 @@ def create_app(
         },
     )
     app.extensions["settings"] = settings
-    app.extensions["dispatcher"] = dispatcher or CeleryDispatcher()
+    # A Celery app that only sends, by task name: the API imports none of the workers' code.
+    celery = sender_app()
+    app.extensions["celery"] = celery
+    app.extensions["messages"] = messages or CeleryMessages(celery)
     install_metrics(app, settings)  # first, so its clock starts before any other hook
 
     @app.before_request
@@ -112,7 +115,11 @@ def create_app(
         url_ttl_s=settings.storage_url_ttl_s,
     )
     app.extensions["storage"] = storage
-    set_storage_urls(storage.url)
+
+    @app.before_request
+    def _stored_urls() -> None:
+        use_storage_urls(storage.url)
+
     install_library_page(app, settings, storage.url)
 
     if isinstance(storage, LocalStorage):

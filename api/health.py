@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from models.settings import Settings
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, send_from_directory
 
-from models.settings import Settings
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

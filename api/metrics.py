@@ -15,11 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, g, request
+from celery import Celery
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from models.metrics import HTTP_LATENCY, HTTP_REQUESTS, prepare_dir, scrape_registry
-from models.settings import Settings
+from infra.metrics import HTTP_LATENCY, HTTP_REQUESTS, prepare_dir, scrape_registry
+from infra.queue_depths import QueueDepthCollector
+from infra.settings import Settings
 
 UNMATCHED = "<unmatched>"  # any path that matches no route (404s), as one series
 
@@ -42,7 +44,7 @@ def install_metrics(
     (queue depths by default; tests pass their own).
     """
     prepare_dir(settings.metrics_dir)
-    build_extra = scrape_time or queue_depth_registry
+    build_extra = scrape_time or (lambda: queue_depth_registry(current_app.extensions["celery"]))
     extra: list[CollectorRegistry] = []
 
     @app.before_request
@@ -66,13 +68,10 @@ def install_metrics(
         return Response(exposition(settings, *extra), content_type=CONTENT_TYPE_LATEST)
 
 
-def queue_depth_registry() -> CollectorRegistry:
+def queue_depth_registry(celery: Celery) -> CollectorRegistry:
     """The queue depths of Celery's configured broker, read at every scrape."""
-    # Celery's own configuration says where the broker is and which queues exist; the
-    # API process imports workers here, as it does to enqueue (api/dispatch.py).
-    from workers.celery_app import app as celery
-    from workers.queue_depths import QueueDepthCollector
-
+    # Celery's own configuration (celeryconfig.py) says where the broker is and which
+    # queues exist.
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         QueueDepthCollector(

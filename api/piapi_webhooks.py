@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.auth import UnauthorizedError
 from api.schemas import WebhookAck
-from models import log_context
+from infra import log_context
 from models.jobs import Job, Phase
 
 log = logging.getLogger(__name__)
@@ -63,5 +63,5 @@ def piapi_event() -> Any:
     # has the task id.
     log_context.bind(job_id=job.id if job else None, task_id=task_id)
     if job is not None and job.phase == Phase.POLLING:
-        current_app.extensions["dispatcher"].check(job.id)
+        current_app.extensions["messages"].check(job.id)
     return {"status": "accepted"}, 202

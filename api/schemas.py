@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.job_body import JobSchema, UTCDateTime
 from models.jobs import Status
-from models.views import JobSchema, UTCDateTime
 from models.webhooks import DEFAULT_EVENTS, EVENTS
 from providers.catalogue import ASPECT_RATIOS, BY_KEY, IMAGE_TO_VIDEO, MODES
 from providers.prompts import DEFAULT_STYLE, STYLE_PROMPTS

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from api.auth import current_user
 from api.errors import APIError
+from api.job_body import job_view
 from api.schemas import (
     INT32_MAX,
     GenerateRequest,
@@ -22,9 +23,10 @@ from api.schemas import (
     LibraryQuery,
 )
 from api.submissions import accept, request_hash
-from models import jobs, log_context, webhooks
+from infra import log_context
+from infra.metrics import JOBS_CREATED
+from models import jobs, webhooks
 from models.jobs import Job
-from models.metrics import JOBS_CREATED
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
         return job, 200  # a replay: the original job, as it is now
     JOBS_CREATED.labels(job.generation_mode, job.provider).inc()
     try:
-        current_app.extensions["dispatcher"].submit(job.id)
+        current_app.extensions["messages"].submit(job.id)
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
@@ -113,14 +115,14 @@ def cancel(video_id: int) -> Job:
     had_task = job.task_id is not None
     if not jobs.cancel(g.db, job.id):
         raise AlreadyFinishedError(f"Video {video_id} has already finished as {job.status}.")
-    delivery = webhooks.record_event(g.db, job.id, "canceled")
+    delivery = webhooks.record_event(g.db, job.id, "canceled", render=job_view)
     g.db.commit()
-    dispatcher = current_app.extensions["dispatcher"]
+    messages = current_app.extensions["messages"]
     try:
         if had_task:
-            dispatcher.cancel_remote(job.id)
+            messages.cancel_remote(job.id)
         if delivery:
-            dispatcher.deliver(delivery)
+            messages.deliver(delivery)
     except Exception:
         log.exception("job %s: enqueue after cancel failed", job.id)
     g.db.refresh(job)

@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 
+from infra.settings import get_settings
 from models.db import make_engine
-from models.settings import get_settings
 from workers.celery_app import app as celery_app
 
 # The same row the real API writes for the bench's body (Hunyuan fast, 5 s, text-to-video).

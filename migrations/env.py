@@ -6,8 +6,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
+from infra.settings import get_settings
 from models.db import Base, make_engine
-from models.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

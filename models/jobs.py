@@ -28,8 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from infra.metrics import note_job_ended
 from models.db import Base, take_rows, utcnow
-from models.metrics import note_job_ended
 
 
 class Status(enum.StrEnum):

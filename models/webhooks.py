@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select, update
@@ -13,7 +14,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, take_rows, utcnow
 from models.jobs import Job
-from models.views import job_view
 
 EVENTS = ("completed", "failed", "canceled", "progress")
 DEFAULT_EVENTS = ("completed", "failed", "canceled")
@@ -65,10 +65,13 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
 
 
-def record_event(session: Session, job_id: int, event: str) -> str | None:
+def record_event(
+    session: Session, job_id: int, event: str, *, render: Callable[[Job], Mapping[str, Any]]
+) -> str | None:
     """Queue a delivery if the job asked for this event; returns its id.
 
-    The payload is the job's status body as it is now, frozen: a retry sends the same bytes.
+    The payload is `render(job)` (the job's status body) as it is now, frozen: a retry sends
+    the same bytes.
     """
     job = session.get(Job, job_id, populate_existing=True)
     if job is None or not job.webhook_url or event not in (job.webhook_events or ()):
@@ -76,7 +79,7 @@ def record_event(session: Session, job_id: int, event: str) -> str | None:
     payload = {
         "type": f"video.{event}",
         "timestamp": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "data": job_view(job),
+        "data": dict(render(job)),
     }
     delivery = WebhookDelivery(
         id=f"msg_{uuid.uuid4().hex}",

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from models.metrics import PIAPI_CALLS, PIAPI_LATENCY
+from infra.metrics import PIAPI_CALLS, PIAPI_LATENCY
 from providers.results import (
     MalformedTaskError,
     TaskResult,

@@ -14,11 +14,12 @@ from collections.abc import Callable
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import log_context, webhooks
+from infra import log_context
+from infra.metrics import WEBHOOK_DELIVERIES
+from models import webhooks
 from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
-from models.metrics import WEBHOOK_DELIVERIES
 
 log = logging.getLogger(__name__)
 

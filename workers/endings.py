@@ -6,8 +6,9 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs, webhooks
+from models import jobs
 from models.jobs import Status
+from workers import events
 
 
 def fail_job(
@@ -29,5 +30,5 @@ def fail_job(
             error_message=message,
         ):
             return None
-        delivery = webhooks.record_event(session, job_id, "failed")
+        delivery = events.record_event(session, job_id, "failed")
         return (delivery,) if delivery else ()

@@ -21,9 +21,9 @@ from celery.signals import (
 )
 from celery.worker.request import Request
 
-from models import log_context
-from models.log_format import logging_config
-from models.settings import get_settings
+from infra import log_context
+from infra.log_format import logging_config
+from infra.settings import get_settings
 
 # Tasks whose first argument is the job id. The others (webhook deliveries, the sweep)
 # learn their job, if any, from the message's headers or from the rows they read.

@@ -12,8 +12,8 @@ import logging
 
 from prometheus_client import start_http_server
 
-from models.metrics import scrape_registry
-from models.settings import Settings
+from infra.metrics import scrape_registry
+from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from infra.settings import Settings
+
 FIXED = "fixed"
 ADAPTIVE = "adaptive"
 POLICIES = (ADAPTIVE, FIXED)
@@ -26,8 +28,13 @@ JITTER = 0.1
 # runtime before the expected end. Wider catches more early finishers, at more calls.
 WINDOW = 0.2
 # In that window polls are this fraction of the expected runtime apart, bounded below by
-# min_interval_s and above by near_interval_s: a 60 s model is polled every 4 s.
+# min_interval_s and above by NEAR_INTERVAL_S: a 60 s model is polled every 4 s.
 NEAR_FRACTION = 0.07
+# Around the expected end, polls are never further apart than this: a video is seen
+# within about this long of its end.
+NEAR_INTERVAL_S = 4.0
+# With PiAPI's webhooks on, the safety polls are at most this far apart.
+SAFETY_INTERVAL_S = 300.0
 # Past the expected end, the spacing grows with how late the task is, up to
 # max_interval_s for tasks far beyond it (stuck in PiAPI's queue, say).
 OVERDUE_GROWTH = 2.0
@@ -35,15 +42,24 @@ OVERDUE_GROWTH = 2.0
 
 @dataclass(frozen=True, slots=True)
 class PollPolicy:
-    """The knobs (POLL_* settings); every figure is in seconds."""
+    """The knobs (POLL_* settings, where their defaults live); every figure is in seconds."""
 
-    kind: str = ADAPTIVE
-    fixed_interval_s: float = 30.0  # the whole policy when kind is "fixed"
-    min_interval_s: float = 1.0
-    max_interval_s: float = 300.0
-    near_interval_s: float = 4.0  # the widest spacing around the expected end
-    safety_interval_s: float = 300.0  # the widest spacing when PiAPI's webhooks are on
-    runtime_scale: float = 1.0  # shrinks typical runtimes, for a time-scaled sandbox
+    kind: str
+    fixed_interval_s: float  # the whole policy when kind is "fixed"
+    min_interval_s: float
+    max_interval_s: float
+    runtime_scale: float  # shrinks typical runtimes, for a time-scaled sandbox
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollPolicy:
+        """The policy the settings describe."""
+        return cls(
+            kind=settings.poll_policy,
+            fixed_interval_s=settings.poll_interval_s,
+            min_interval_s=settings.poll_min_interval_s,
+            max_interval_s=settings.poll_max_interval_s,
+            runtime_scale=settings.poll_runtime_scale,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +91,7 @@ def expected_runtime_s(policy: PollPolicy, clock: TaskClock) -> float:
 def next_poll_in_s(policy: PollPolicy, clock: TaskClock, rng: random.Random | None = None) -> float:
     """Seconds until the next poll of this task.
 
-    Between min_interval_s and max_interval_s (safety_interval_s with webhooks), never
+    Between min_interval_s and max_interval_s (SAFETY_INTERVAL_S with webhooks), never
     past the job's deadline, so a task that runs out of time is failed on time.
     """
     if policy.kind == FIXED:
@@ -85,9 +101,9 @@ def next_poll_in_s(policy: PollPolicy, clock: TaskClock, rng: random.Random | No
     if clock.webhooks:
         # The first safety poll comes once the task is well overdue; then sparse ones.
         wait = max(2 * remaining, expected)
-        ceiling = policy.safety_interval_s
+        ceiling = SAFETY_INTERVAL_S
     else:
-        near = min(max(expected * NEAR_FRACTION, policy.min_interval_s), policy.near_interval_s)
+        near = min(max(expected * NEAR_FRACTION, policy.min_interval_s), NEAR_INTERVAL_S)
         until_window = expected * (1 - WINDOW) - clock.elapsed_s
         if until_window > near:
             wait = until_window  # nothing is likely before the window: one sparse jump

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs, log_context, webhooks
+from infra import log_context
+from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status, StorageState
 from providers.catalogue import BY_KEY
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
+from workers import events
 from workers.endings import fail_job
 from workers.poll_policy import PollPolicy, TaskClock, next_poll_in_s
 
@@ -156,7 +158,7 @@ def poll_once(
 
 
 def _event(session: Session, job_id: int, event: str) -> tuple[str, ...]:
-    delivery = webhooks.record_event(session, job_id, event)
+    delivery = events.record_event(session, job_id, event)
     return (delivery,) if delivery else ()
 
 

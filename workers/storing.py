@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 TIMEOUT = (5, 60)
+# The first wait after a failed store, doubling with each attempt (10, 20, 40, 80 s).
+STORE_RETRY_BASE_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)

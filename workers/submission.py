@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs, log_context
+from infra import log_context
+from models import jobs
 from models.db import utcnow
 from models.jobs import Job
 from providers.catalogue import BY_KEY

@@ -4,38 +4,42 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.messages import Messages
+from infra.settings import Settings
 from models import jobs, webhooks
 from models.db import utcnow
+from workers import events
 
 log = logging.getLogger(__name__)
 
-
-class Nudges(Protocol):
-    """The messages the sweeper sends once its transaction has committed."""
-
-    def submit(self, job_id: int) -> None: ...
-    def poll(self, job_id: int, token: uuid.UUID) -> None: ...
-    def deliver(self, delivery_id: str, attempt: int) -> None: ...
-    def cancel_remote(self, job_id: int) -> None: ...
-    def store(self, job_id: int) -> None: ...
+# A webhook attempt or a store this late means its message was lost; neither is a knob
+# anyone needs to turn (each attempt already has its own schedule).
+DELIVERY_GRACE_S = 60.0
+STORE_GRACE_S = 120.0
+# Rows taken per kind per pass: a pass stays short, and the next one takes the rest.
+BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
 class SweepPolicy:
-    """How long each phase may look idle before the sweeper acts."""
+    """How long each phase may look idle before the sweeper acts (SWEEP_* settings)."""
 
-    queued_grace_s: float = 60  # accepted, but no worker claimed it (lost enqueue)
-    submitting_grace_s: float = 300  # longer than any create call can take
-    poll_grace_s: float = 120  # next poll this late means its message was lost
-    delivery_grace_s: float = 60  # a webhook attempt this late means its message was lost
-    store_grace_s: float = 120  # a store attempt this late means its message was lost
-    batch: int = 500
+    queued_grace_s: float  # accepted, but no worker claimed it (lost enqueue)
+    submitting_grace_s: float  # longer than any create call can take
+    poll_grace_s: float  # next poll this late means its message was lost
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SweepPolicy:
+        """The policy the settings describe."""
+        return cls(
+            queued_grace_s=settings.sweep_queued_grace_s,
+            submitting_grace_s=settings.sweep_submitting_grace_s,
+            poll_grace_s=settings.sweep_poll_grace_s,
+        )
 
 
 @dataclass(slots=True)
@@ -54,7 +58,7 @@ def sweep(
     sessions: sessionmaker[Session],
     *,
     policy: SweepPolicy,
-    nudges: Nudges,
+    messages: Messages,
     now: dt.datetime | None = None,
 ) -> SweepReport:
     """One pass. Safe on several nodes at once: each row is taken by a compare-and-set."""
@@ -70,40 +74,40 @@ def sweep(
         report.unknown_submissions = jobs.fail_stuck_submissions(
             session, older_than=ago(policy.submitting_grace_s), now=now
         )
-        events = [
+        failed_events = [
             delivery
             for job_id in report.timed_out + report.unknown_submissions
-            if (delivery := webhooks.record_event(session, job_id, "failed"))
+            if (delivery := events.record_event(session, job_id, "failed"))
         ]
         requeued = jobs.touch_stale_queued(
-            session, older_than=ago(policy.queued_grace_s), now=now, limit=policy.batch
+            session, older_than=ago(policy.queued_grace_s), now=now, limit=BATCH
         )
         restarted = jobs.restart_overdue_polls(
-            session, older_than=ago(policy.poll_grace_s), next_poll_at=now, limit=policy.batch
+            session, older_than=ago(policy.poll_grace_s), next_poll_at=now, limit=BATCH
         )
         resent = webhooks.take_overdue_deliveries(
-            session, older_than=ago(policy.delivery_grace_s), now=now, limit=policy.batch
+            session, older_than=ago(DELIVERY_GRACE_S), now=now, limit=BATCH
         )
         report.stores_resent = jobs.take_overdue_stores(
-            session, older_than=ago(policy.store_grace_s), now=now, limit=policy.batch
+            session, older_than=ago(STORE_GRACE_S), now=now, limit=BATCH
         )
     # Nudge only after the commit: a worker must find the rows as we left them.
     for job_id in requeued:
-        nudges.submit(job_id)
+        messages.submit(job_id)
         report.requeued.append(job_id)
     for job_id, token in restarted:
-        nudges.poll(job_id, token)
+        messages.poll(job_id, token)
         report.polls_restarted.append(job_id)
     for job_id, task_id in expired:
         if task_id is not None:
-            nudges.cancel_remote(job_id)  # PiAPI cancels it only if still pending
-    for delivery_id in events:
-        nudges.deliver(delivery_id, 1)
+            messages.cancel_remote(job_id)  # PiAPI cancels it only if still pending
+    for delivery_id in failed_events:
+        messages.deliver(delivery_id, 1)
     for delivery_id, attempt in resent:
-        nudges.deliver(delivery_id, attempt)
+        messages.deliver(delivery_id, attempt)
         report.deliveries_resent.append(delivery_id)
     for job_id in report.stores_resent:
-        nudges.store(job_id)
+        messages.store(job_id)
     if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
         log.warning(
             "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",

@@ -1,40 +1,26 @@
-"""Celery tasks: thin wrappers that convert arguments, call one function, and reschedule.
+"""Celery tasks: thin wrappers that convert arguments, call one function, and send what follows.
 
-Every task is sent with keyword arguments, so Flower and `celery inspect` show
-`{'job_id': 42}` and an operator finds one job's tasks with Flower's search
-`kwargs:job_id=42`. Positional messages (older senders) still run: the signatures
-are unchanged.
+Every message is sent through infra/messages.py (by name, with keyword arguments); the
+signatures here are what those messages carry.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from models import log_context
+from infra import log_context
 from models.jobs import Job
-from models.settings import get_settings
 from providers.url_guard import refusal
 from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
-from workers.celery_app import (
-    app,
-    media_http,
-    piapi,
-    piapi_webhook_config,
-    poll_planner,
-    sessions,
-    storage,
-    sweep_policy,
-    webhook_allow_private,
-    webhook_http,
-)
+from workers.celery_app import app, current
 from workers.polling import poll_once
-from workers.storing import StoreError, fail_or_retry, store_once
+from workers.storing import STORE_RETRY_BASE_S, StoreError, fail_or_retry, store_once
 from workers.submission import Ended, RetryIn, Submitted, submit_once
 from workers.sweeper import sweep
 
@@ -60,140 +46,123 @@ def _backoff_for(task: Task) -> Callable[[float | None], float]:
     return wait
 
 
-def _send(deliveries: Iterable[str]) -> None:
+def _deliver(deliveries: tuple[str, ...]) -> None:
     for delivery_id in deliveries:
-        deliver_webhook.delay(delivery_id=delivery_id, attempt=1)
+        current().messages.deliver(delivery_id)
 
 
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
 def submit_job(self: Task, job_id: int) -> None:
     """Submit one accepted job to PiAPI, then start its poll chain."""
+    res = current()
     outcome = submit_once(
-        sessions(),
-        piapi(),
+        res.sessions,
+        res.piapi,
         job_id,
-        plan_poll=poll_planner(),
+        plan_poll=res.plan_poll,
         retry_wait_s=_backoff_for(self),
-        webhook_config=piapi_webhook_config(),
+        webhook_config=res.piapi_webhook_config,
     )
     if isinstance(outcome, RetryIn):
         raise self.retry(countdown=outcome.wait_s)
     if isinstance(outcome, Ended):
-        _send(outcome.deliveries)
+        _deliver(outcome.deliveries)
     if isinstance(outcome, Submitted):
-        poll_job.apply_async(
-            kwargs={"job_id": job_id, "token": str(outcome.token)},
-            countdown=outcome.first_poll_in_s,
-        )
+        res.messages.poll(job_id, outcome.token, countdown=outcome.first_poll_in_s)
 
 
 @app.task(bind=True, name="workers.tasks.poll_job", **_DB_RETRY)
 def poll_job(self: Task, job_id: int, token: str) -> None:
     """Poll one job's PiAPI task once; reschedule itself until the job has ended."""
+    res = current()
     outcome = poll_once(
-        sessions(),
-        piapi(),
+        res.sessions,
+        res.piapi,
         job_id,
         uuid.UUID(token),
-        plan_poll=poll_planner(),
+        plan_poll=res.plan_poll,
         retry_wait_s=_backoff_for(self),
     )
-    _send(outcome.deliveries)
+    _deliver(outcome.deliveries)
     if outcome.completed:
-        store_job.delay(job_id=job_id)
+        res.messages.store(job_id)
     if outcome.next_poll_in_s is None:
         return
     if outcome.is_retry:
         raise self.retry(countdown=outcome.next_poll_in_s)
-    poll_job.apply_async(
-        kwargs={"job_id": job_id, "token": token}, countdown=outcome.next_poll_in_s
-    )
+    res.messages.poll(job_id, uuid.UUID(token), countdown=outcome.next_poll_in_s)
 
 
 @app.task(name="workers.tasks.check_job", **_DB_RETRY)
 def check_job(job_id: int) -> None:
     """Poll a job once now (PiAPI told us it changed); the job's own chain goes on as before."""
+    res = current()
     outcome = poll_once(
-        sessions(),
-        piapi(),
+        res.sessions,
+        res.piapi,
         job_id,
         None,
-        plan_poll=poll_planner(),
+        plan_poll=res.plan_poll,
         retry_wait_s=lambda retry_after: backoff_s(0, retry_after=retry_after),
     )
-    _send(outcome.deliveries)
+    _deliver(outcome.deliveries)
     if outcome.completed:
-        store_job.delay(job_id=job_id)
+        res.messages.store(job_id)
 
 
 @app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)
 def cancel_at_piapi(job_id: int) -> None:
     """Ask PiAPI to cancel a canceled or expired job's task (it can only while pending)."""
-    with sessions()() as session:
+    res = current()
+    with res.sessions() as session:
         job = session.get(Job, job_id)
         task_id = job.task_id if job is not None else None
     if task_id is None:
         return
     log_context.bind(task_id=task_id)
-    cancelled = piapi().cancel_task(task_id)
+    cancelled = res.piapi.cancel_task(task_id)
     log.info("job %s: PiAPI %s the cancel", job_id, "accepted" if cancelled else "refused")
 
 
-@app.task(bind=True, name="workers.tasks.deliver_webhook", **_DB_RETRY)
-def deliver_webhook(self: Task, delivery_id: str, attempt: int) -> None:
+@app.task(name="workers.tasks.deliver_webhook", **_DB_RETRY)
+def deliver_webhook(delivery_id: str, attempt: int) -> None:
     """One attempt at one webhook delivery; schedules the next attempt if it failed."""
-    allow_private = webhook_allow_private()
+    res = current()
+    allow_private = res.settings.webhook_allow_private
     wait = deliver_once(
-        sessions(),
-        webhook_http(),
+        res.sessions,
+        res.webhook_http,
         delivery_id,
         attempt,
         refusal=lambda url: refusal(url, allow_private=allow_private),
     )
     if wait is not None:
-        deliver_webhook.apply_async(
-            kwargs={"delivery_id": delivery_id, "attempt": attempt + 1}, countdown=wait
-        )
+        res.messages.deliver(delivery_id, attempt + 1, countdown=wait)
 
 
 @app.task(name="workers.tasks.store_job", **_DB_RETRY)
 def store_job(job_id: int) -> None:
     """Copy a completed job's files into our storage; retried with backoff, then failed."""
-    settings = get_settings()
+    res = current()
+    settings = res.settings
     try:
         store_once(
-            sessions(), storage(), media_http(), job_id, max_bytes=settings.storage_max_bytes
+            res.sessions, res.storage, res.media_http, job_id, max_bytes=settings.storage_max_bytes
         )
     except StoreError as exc:
         wait = fail_or_retry(
-            sessions(),
+            res.sessions,
             job_id,
             str(exc),
             max_attempts=settings.storage_max_attempts,
-            wait_s=lambda attempt: settings.storage_retry_base_s * 2 ** (attempt - 1),
+            wait_s=lambda attempt: STORE_RETRY_BASE_S * 2 ** (attempt - 1),
         )
         if wait is not None:
-            store_job.apply_async(kwargs={"job_id": job_id}, countdown=wait)
-
-
-class _CeleryNudges:
-    def submit(self, job_id: int) -> None:
-        submit_job.delay(job_id=job_id)
-
-    def poll(self, job_id: int, token: uuid.UUID) -> None:
-        poll_job.delay(job_id=job_id, token=str(token))
-
-    def deliver(self, delivery_id: str, attempt: int) -> None:
-        deliver_webhook.delay(delivery_id=delivery_id, attempt=attempt)
-
-    def cancel_remote(self, job_id: int) -> None:
-        cancel_at_piapi.delay(job_id=job_id)
-
-    def store(self, job_id: int) -> None:
-        store_job.delay(job_id=job_id)
+            res.messages.store(job_id, countdown=wait)
 
 
 @app.task(name="workers.tasks.sweep_jobs", **_DB_RETRY)
 def sweep_jobs() -> None:
     """Beat's periodic pass over jobs that fell through (see workers/sweeper.py)."""
-    sweep(sessions(), policy=sweep_policy(), nudges=_CeleryNudges())
+    res = current()
+    sweep(res.sessions, policy=res.sweep_policy, messages=res.messages)

@@ -12,11 +12,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from infra.settings import Settings
 from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
-from models.settings import Settings
 from tests.bodies import SPEC_I2V, SPEC_T2V  # noqa: F401 - re-exported
+from tests.fakes import RecordingMessages
 from tests.stack import SandboxServer, fresh_database, sandbox_server
 
 BASE_SETTINGS = Settings.from_env()
@@ -66,36 +67,14 @@ def settings(database_url: str) -> Settings:
     return dataclasses.replace(BASE_SETTINGS, database_url=database_url)
 
 
-@dataclasses.dataclass
-class RecordingDispatcher:
-    """Stands in for Celery in API tests: records every message the API sends."""
-
-    submitted: list[int] = dataclasses.field(default_factory=list)
-    cancels: list[int] = dataclasses.field(default_factory=list)
-    checks: list[int] = dataclasses.field(default_factory=list)
-    deliveries: list[str] = dataclasses.field(default_factory=list)
-
-    def submit(self, job_id: int) -> None:
-        self.submitted.append(job_id)
-
-    def cancel_remote(self, job_id: int) -> None:
-        self.cancels.append(job_id)
-
-    def check(self, job_id: int) -> None:
-        self.checks.append(job_id)
-
-    def deliver(self, delivery_id: str) -> None:
-        self.deliveries.append(delivery_id)
+@pytest.fixture
+def messages() -> RecordingMessages:
+    return RecordingMessages()
 
 
 @pytest.fixture
-def dispatcher() -> RecordingDispatcher:
-    return RecordingDispatcher()
-
-
-@pytest.fixture
-def enqueued(dispatcher: RecordingDispatcher) -> list[int]:
-    return dispatcher.submitted
+def enqueued(messages: RecordingMessages) -> list[int]:
+    return messages.submits
 
 
 def new_key(factory: sessionmaker[Session], user_id: int, tier: str) -> str:
@@ -105,14 +84,14 @@ def new_key(factory: sessionmaker[Session], user_id: int, tier: str) -> str:
 
 
 @pytest.fixture
-def make_client(settings: Settings, session_factory: sessionmaker[Session], dispatcher):  # type: ignore[no-untyped-def]
+def make_client(settings: Settings, session_factory: sessionmaker[Session], messages):  # type: ignore[no-untyped-def]
     """A test client authenticated as user_id with tier (a new key each time)."""
 
     def _client(user_id: int = 1, tier: str = "pro", **overrides: object) -> FlaskClient:
         app = create_app(
             dataclasses.replace(settings, **overrides),
             session_factory=session_factory,
-            dispatcher=dispatcher,
+            messages=messages,
         )
         client = app.test_client()
         key = new_key(session_factory, user_id, tier)
@@ -157,32 +136,6 @@ def insert_job(
 def make_job(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """insert_job inside the test's rolled-back transaction."""
     return functools.partial(insert_job, session_factory)
-
-
-@dataclasses.dataclass
-class RecordingNudges:
-    """Stands in for Celery in sweeper tests: records every message the sweeper sends."""
-
-    submits: list[int] = dataclasses.field(default_factory=list)
-    polls: list[tuple[int, object]] = dataclasses.field(default_factory=list)
-    deliveries: list[tuple[str, int]] = dataclasses.field(default_factory=list)
-    cancels: list[int] = dataclasses.field(default_factory=list)
-    stores: list[int] = dataclasses.field(default_factory=list)
-
-    def submit(self, job_id: int) -> None:
-        self.submits.append(job_id)
-
-    def poll(self, job_id: int, token: object) -> None:
-        self.polls.append((job_id, token))
-
-    def deliver(self, delivery_id: str, attempt: int) -> None:
-        self.deliveries.append((delivery_id, attempt))
-
-    def cancel_remote(self, job_id: int) -> None:
-        self.cancels.append(job_id)
-
-    def store(self, job_id: int) -> None:
-        self.stores.append(job_id)
 
 
 def mark_polling(factory: sessionmaker[Session], job_id: int, task_id: str) -> None:

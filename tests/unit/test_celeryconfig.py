@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 
 import celeryconfig
-from models.settings import get_settings
+from infra.settings import get_settings
 
 AMQP = "amqp://guest:guest@rabbit:5672/videogen"
 REDIS = "redis://127.0.0.1:6379/0"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from models import log_context
-from models.log_format import REDACTED, Redactor, logging_config, make_formatter
+from infra import log_context
+from infra.log_format import REDACTED, Redactor, logging_config, make_formatter
 
 PIAPI_KEY = "piapi-live-key-0123456789"
 

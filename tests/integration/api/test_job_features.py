@@ -56,7 +56,7 @@ def test_a_tier_over_its_in_flight_limit_gets_429_with_retry_after(make_client) 
     assert replay.status_code == 429
 
 
-def test_cancel_marks_the_job_canceled_and_asks_piapi(client, dispatcher, session_factory) -> None:
+def test_cancel_marks_the_job_canceled_and_asks_piapi(client, messages, session_factory) -> None:
     video_id = int(client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"])
     mark_polling(session_factory, video_id, "t-1")
 
@@ -64,16 +64,16 @@ def test_cancel_marks_the_job_canceled_and_asks_piapi(client, dispatcher, sessio
 
     assert resp.status_code == 200
     assert resp.get_json()["status"] == "canceled"
-    assert dispatcher.cancels == [video_id]
+    assert messages.cancels == [video_id]
     again = client.post(f"/api/video/{video_id}/cancel")
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "conflict"
 
 
-def test_cancel_before_submission_needs_no_piapi_call(client, dispatcher) -> None:
+def test_cancel_before_submission_needs_no_piapi_call(client, messages) -> None:
     video_id = client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"]
     assert client.post(f"/api/video/{video_id}/cancel").status_code == 200
-    assert dispatcher.cancels == []
+    assert messages.cancels == []
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_library_filters(client, session_factory) -> None:
 
 
 def test_piapi_webhook_with_a_wrong_secret_is_refused_and_changes_nothing(
-    make_client, dispatcher, session_factory
+    make_client, messages, session_factory
 ) -> None:
     client = make_client(piapi_webhook_secret="s3cret")
     video_id = int(client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"])
@@ -171,12 +171,12 @@ def test_piapi_webhook_with_a_wrong_secret_is_refused_and_changes_nothing(
         client.environ_base.pop("HTTP_AUTHORIZATION", None)  # PiAPI sends no API key
         resp = client.post("/api/webhooks/piapi", json=delivery, headers=headers)
         assert resp.status_code == 401
-    assert dispatcher.checks == []
+    assert messages.checks == []
     with session_factory() as s:
         assert s.get(Job, video_id).status is Status.PROCESSING
 
     ok = client.post("/api/webhooks/piapi", json=delivery, headers={"x-webhook-secret": "s3cret"})
     assert ok.status_code == 202
-    assert dispatcher.checks == [video_id]  # a signal to poll, not a state change
+    assert messages.checks == [video_id]  # a signal to poll, not a state change
     with session_factory() as s:
         assert s.get(Job, video_id).status is Status.PROCESSING

@@ -138,12 +138,12 @@ def test_free_tier_auto_selection_stays_under_its_cap(make_client) -> None:
 
 
 def test_an_enqueue_failure_still_answers_with_the_durable_job(
-    make_client, dispatcher, monkeypatch, db
+    make_client, messages, monkeypatch, db
 ) -> None:
     def broker_down(_job_id: int) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(dispatcher, "submit", broker_down)
+    monkeypatch.setattr(messages, "submit", broker_down)
     resp = make_client().post("/api/video/generate", json=SPEC_T2V)
 
     assert resp.status_code == 202

@@ -13,10 +13,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from infra.messages import CeleryMessages
+from infra.settings import Settings
 from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade_to_head
-from models.settings import Settings
 from tests.stack import (
     SandboxServer,
     fresh_database,
@@ -101,30 +102,11 @@ def sender() -> Celery:
     return app
 
 
-class SenderDispatcher:
-    """The API's messages, sent as Celery tasks to the test broker."""
-
-    def __init__(self, sender: Celery) -> None:
-        self.sender = sender
-
-    def submit(self, job_id: int) -> None:
-        self.sender.send_task("workers.tasks.submit_job", (job_id,))
-
-    def cancel_remote(self, job_id: int) -> None:
-        self.sender.send_task("workers.tasks.cancel_at_piapi", (job_id,))
-
-    def check(self, job_id: int) -> None:
-        self.sender.send_task("workers.tasks.check_job", (job_id,))
-
-    def deliver(self, delivery_id: str) -> None:
-        self.sender.send_task("workers.tasks.deliver_webhook", (delivery_id, 1))
-
-
 def live_app_client(database_url: str, sessions, sender: Celery, **overrides):  # type: ignore[no-untyped-def]
     """An authenticated API test client whose messages reach a real worker."""
     settings = dataclasses.replace(Settings.from_env(), database_url=database_url, **overrides)
     client = create_app(
-        settings, session_factory=sessions, dispatcher=SenderDispatcher(sender)
+        settings, session_factory=sessions, messages=CeleryMessages(sender)
     ).test_client()
     with sessions.begin() as session:
         key = issue_key(session, ensure_user(session, 1, "pro")).secret

@@ -59,7 +59,7 @@ def test_duplicated_submit_messages_create_one_piapi_task(
     before = live_sandbox.sandbox.create_calls
     accepted = live_client.post("/api/video/generate", json=SPEC_T2V).get_json()
     for _ in range(3):  # redeliveries of the same message
-        sender.send_task("workers.tasks.submit_job", (int(accepted["video_id"]),))
+        sender.send_task("workers.tasks.submit_job", kwargs={"job_id": int(accepted["video_id"])})
 
     assert _finished(live_client, accepted["video_id"])["status"] == "completed"
     assert live_sandbox.sandbox.create_calls - before == 1

@@ -10,8 +10,8 @@ from kombu import Connection
 from prometheus_client import CollectorRegistry
 
 from celeryconfig import QUEUE_NAMES, task_queues_for
+from infra.queue_depths import QueueDepthCollector
 from tests.integration.worker import rabbitmq
-from workers.queue_depths import QueueDepthCollector
 
 REDIS_URL = "redis://127.0.0.1:6379/7"  # a db of its own (see the e2e modules' list)
 VHOST = "videogen_metrics_test"

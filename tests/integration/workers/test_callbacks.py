@@ -8,13 +8,18 @@ import requests
 import responses
 from standardwebhooks import Webhook
 
+from infra.settings import Settings
 from models import jobs, webhooks
 from models.accounts import ensure_user
 from models.jobs import Status
 from models.webhooks import DeliveryState, WebhookDelivery
-from tests.integration.conftest import SPEC_T2V, RecordingNudges
+from tests.fakes import RecordingMessages
+from tests.integration.conftest import SPEC_T2V
+from workers import events
 from workers.callbacks import RETRY_SCHEDULE_S, deliver_once
 from workers.sweeper import SweepPolicy, sweep
+
+DEFAULTS = Settings.from_env({})
 
 HOOK = "https://hooks.example.com/videos"
 
@@ -33,7 +38,7 @@ def _job_with_hook(session_factory, make_job, events=("completed", "failed", "ca
 def _cancel_with_event(session_factory, job_id) -> str:
     with session_factory.begin() as s:
         assert jobs.cancel(s, job_id)
-        return webhooks.record_event(s, job_id, "canceled")
+        return events.record_event(s, job_id, "canceled")
 
 
 def test_a_delivery_is_signed_retried_with_the_same_id_and_recorded(
@@ -92,7 +97,7 @@ def test_only_the_events_asked_for_are_sent(session_factory, make_job) -> None:
     job_id, _ = _job_with_hook(session_factory, make_job, events=("completed",))
     with session_factory.begin() as s:
         jobs.cancel(s, job_id)
-        assert webhooks.record_event(s, job_id, "canceled") is None
+        assert events.record_event(s, job_id, "canceled") is None
 
 
 def test_a_refused_address_fails_the_delivery_without_retrying(session_factory, make_job) -> None:
@@ -140,8 +145,8 @@ def test_the_sweeper_resends_a_lost_delivery_and_events_for_expired_jobs(
     job_id, _ = _job_with_hook(session_factory, make_job)
     with session_factory.begin() as s:
         s.get(jobs.Job, job_id).deadline_at = utcnow() - dt.timedelta(seconds=1)
-    nudges = RecordingNudges()
-    report = sweep(session_factory, policy=SweepPolicy(), nudges=nudges)
+    nudges = RecordingMessages()
+    report = sweep(session_factory, policy=SweepPolicy.from_settings(DEFAULTS), messages=nudges)
     assert report.timed_out == [job_id]
     ((delivery_id, attempt),) = nudges.deliveries
     assert attempt == 1
@@ -152,8 +157,8 @@ def test_the_sweeper_resends_a_lost_delivery_and_events_for_expired_jobs(
 
     # the message for it is lost; a later sweep finds the overdue attempt
     later = utcnow() + dt.timedelta(minutes=5)
-    again = RecordingNudges()
-    sweep(session_factory, policy=SweepPolicy(), nudges=again, now=later)
+    again = RecordingMessages()
+    sweep(session_factory, policy=SweepPolicy.from_settings(DEFAULTS), messages=again, now=later)
     assert again.deliveries == [(delivery_id, 1)]
     with session_factory() as s:
         assert s.get(jobs.Job, job_id).status is Status.FAILED

@@ -11,16 +11,20 @@ import uuid
 
 import pytest
 
+from infra.settings import Settings
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient, Timeouts
 from providers.sandbox.faults import FaultPlan
-from tests.integration.conftest import RecordingNudges, insert_job
+from tests.fakes import RecordingMessages
+from tests.integration.conftest import insert_job
 from tests.stack import sandbox_server
 from workers.polling import every, poll_once
 from workers.submission import Ended, RetryIn, submit_once
 from workers.sweeper import SweepPolicy, sweep
+
+DEFAULTS = Settings.from_env({})
 
 INTERVAL = 5.0
 FAST = Timeouts(connect_s=1, read_s=0.5)
@@ -190,8 +194,8 @@ def test_late_poll_after_terminal_state_changes_nothing(session_factory, make_jo
 
 def test_lost_enqueue_is_driven_again_by_the_sweeper(session_factory, make_job) -> None:
     lost = make_job(updated_at=utcnow() - dt.timedelta(minutes=5))
-    nudges = RecordingNudges()
-    sweep(session_factory, policy=SweepPolicy(), nudges=nudges)
+    nudges = RecordingMessages()
+    sweep(session_factory, policy=SweepPolicy.from_settings(DEFAULTS), messages=nudges)
     assert nudges.submits == [lost]
 
 
@@ -201,8 +205,8 @@ def test_overdue_poll_gets_a_new_chain(session_factory, make_job) -> None:
         token = _submit(session_factory, PiAPIClient(server.url, "k"), job_id).token
     with session_factory.begin() as s:
         s.get(Job, job_id).next_poll_at = utcnow() - dt.timedelta(minutes=10)
-    nudges = RecordingNudges()
-    sweep(session_factory, policy=SweepPolicy(), nudges=nudges)
+    nudges = RecordingMessages()
+    sweep(session_factory, policy=SweepPolicy.from_settings(DEFAULTS), messages=nudges)
     polls = nudges.polls
     assert [j for j, _ in polls] == [job_id]
     assert polls[0][1] != token
@@ -210,7 +214,8 @@ def test_overdue_poll_gets_a_new_chain(session_factory, make_job) -> None:
 
 def test_deadline_fails_the_job_with_timeout(session_factory, make_job) -> None:
     job_id = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1))
-    report = sweep(session_factory, policy=SweepPolicy(), nudges=RecordingNudges())
+    policy = SweepPolicy.from_settings(DEFAULTS)
+    report = sweep(session_factory, policy=policy, messages=RecordingMessages())
     assert report.timed_out == [job_id]
     assert _job(session_factory, job_id).error_code == "timeout"
 
@@ -218,12 +223,12 @@ def test_deadline_fails_the_job_with_timeout(session_factory, make_job) -> None:
 def test_concurrent_sweepers_drive_each_job_once(committed_sessions) -> None:
     old = utcnow() - dt.timedelta(minutes=5)
     lost = {insert_job(committed_sessions, updated_at=old) for _ in range(40)}
-    nodes = [RecordingNudges() for _ in range(4)]
+    nodes = [RecordingMessages() for _ in range(4)]
     barrier = threading.Barrier(4)
 
-    def one_node(nudges: RecordingNudges) -> None:
+    def one_node(nudges: RecordingMessages) -> None:
         barrier.wait()
-        sweep(committed_sessions, policy=SweepPolicy(), nudges=nudges)
+        sweep(committed_sessions, policy=SweepPolicy.from_settings(DEFAULTS), messages=nudges)
 
     threads = [threading.Thread(target=one_node, args=(n,)) for n in nodes]
     for t in threads:

@@ -8,15 +8,15 @@ import uuid
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
-from tests.integration.conftest import RecordingNudges
+from tests.fakes import RecordingMessages
 from workers.sweeper import SweepPolicy, sweep
 
 POLICY = SweepPolicy(queued_grace_s=60, submitting_grace_s=300, poll_grace_s=120)
 
 
 def _sweep(session_factory, now=None):
-    nudges = RecordingNudges()
-    report = sweep(session_factory, policy=POLICY, nudges=nudges, now=now)
+    nudges = RecordingMessages()
+    report = sweep(session_factory, policy=POLICY, messages=nudges, now=now)
     return report, nudges.submits, nudges.polls
 
 
@@ -117,10 +117,10 @@ def test_a_lost_store_message_is_sent_again(session_factory, make_job) -> None:
     )
     make_job(status="completed", storage_state="pending", storage_due_at=utcnow())
 
-    nudges = RecordingNudges()
-    report = sweep(session_factory, policy=POLICY, nudges=nudges)
-    again = RecordingNudges()
-    sweep(session_factory, policy=POLICY, nudges=again)
+    nudges = RecordingMessages()
+    report = sweep(session_factory, policy=POLICY, messages=nudges)
+    again = RecordingMessages()
+    sweep(session_factory, policy=POLICY, messages=again)
 
     assert report.stores_resent == nudges.stores == [lost]
     assert again.stores == []

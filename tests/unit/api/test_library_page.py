@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from api.library import PAGE_DIR, content_security_policy, media_sources
+from infra.settings import Settings
 from models.db import make_engine, make_session_factory
-from models.settings import Settings
 
 BASE = Settings.from_env()
 

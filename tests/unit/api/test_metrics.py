@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import UNMATCHED, install_metrics
-from models.settings import Settings
+from infra.settings import Settings
 
 
 def _app(**scrape: CollectorRegistry) -> Flask:

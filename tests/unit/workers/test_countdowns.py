@@ -6,7 +6,8 @@ import pytest
 from celery import Celery
 
 from celeryconfig import task_queues_for
-from workers.countdowns import BrokerCountdownTask, broker_countdown
+from infra.messages import broker_countdown
+from workers.countdowns import BrokerCountdownTask
 
 
 @pytest.mark.parametrize(

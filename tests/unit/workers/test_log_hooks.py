@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from models import log_context
+from infra import log_context
 from workers.log_hooks import _bind_task, _carry_job_ids, _unbind_task
 
 

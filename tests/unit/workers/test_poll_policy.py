@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infra.settings import Settings
 from models.db import utcnow
 from providers.catalogue import CATALOGUE, TEXT_TO_VIDEO
 from workers.poll_policy import (
     FIXED,
     JITTER,
+    NEAR_INTERVAL_S,
+    SAFETY_INTERVAL_S,
     PollPolicy,
     TaskClock,
     expected_runtime_s,
@@ -21,7 +25,8 @@ from workers.poll_policy import (
 )
 from workers.polling import PollSubject, planner
 
-POLICY = PollPolicy()
+# The defaults of a deployment on the real PiAPI (with the sandbox, runtimes are scaled).
+POLICY = PollPolicy.from_settings(Settings.from_env({"PIAPI_API_KEY": "key"}))
 FAR = 3600.0  # a deadline that plays no part
 
 
@@ -46,7 +51,7 @@ def no_jitter() -> random.Random:
 
 
 def test_the_fixed_policy_is_the_specs_constant_interval() -> None:
-    fixed = PollPolicy(kind=FIXED, fixed_interval_s=30)
+    fixed = replace(POLICY, kind=FIXED, fixed_interval_s=30)
     for elapsed in (0, 29, 61, 500):
         assert next_poll_in_s(fixed, clock(elapsed, progress=50)) == 30
 
@@ -123,7 +128,7 @@ def test_with_webhooks_only_a_sparse_safety_poll_remains() -> None:
 
 
 def test_runtime_scale_follows_a_time_scaled_sandbox() -> None:
-    scaled = PollPolicy(runtime_scale=0.1, min_interval_s=0.1)
+    scaled = replace(POLICY, runtime_scale=0.1, min_interval_s=0.1)
     assert expected_runtime_s(scaled, clock(0)) == pytest.approx(6)
     assert next_poll_in_s(scaled, clock(0), no_jitter()) == pytest.approx(4.8)
     assert next_poll_in_s(scaled, clock(5), no_jitter()) == pytest.approx(0.07 * 6)
@@ -149,7 +154,7 @@ def test_every_wait_is_within_bounds(
         elapsed, typical=typical, progress=progress, deadline_in_s=deadline_in_s, webhooks=webhooks
     )
     wait = next_poll_in_s(POLICY, c, random.Random(seed))
-    ceiling = POLICY.safety_interval_s if webhooks else POLICY.max_interval_s
+    ceiling = SAFETY_INTERVAL_S if webhooks else POLICY.max_interval_s
     assert 0 <= wait <= ceiling
     assert wait <= max(deadline_in_s, 0)
     if deadline_in_s >= POLICY.min_interval_s:
@@ -173,7 +178,7 @@ def simulate(
 def test_adaptive_detects_within_5s_for_at_most_twice_the_fixed_calls(model: object) -> None:
     """The issue's polling target, on tasks ending from 0.8x to 1.1x their usual runtime."""
     typical = model.runtime_for(TEXT_TO_VIDEO)  # type: ignore[attr-defined]
-    fixed = PollPolicy(kind=FIXED, fixed_interval_s=30)
+    fixed = replace(POLICY, kind=FIXED, fixed_interval_s=30)
     ours, theirs, lags = [], [], []
     for seed in range(200):
         runtime = typical * random.Random(seed).uniform(0.8, 1.1)
@@ -182,7 +187,7 @@ def test_adaptive_detects_within_5s_for_at_most_twice_the_fixed_calls(model: obj
         lags.append(lag)
         theirs.append(simulate(fixed, runtime, typical, seed)[0] + 1)  # it asks once more
     assert sorted(lags)[int(0.95 * len(lags))] <= 5
-    assert max(lags) <= POLICY.near_interval_s * (1 + JITTER) * 1.25
+    assert max(lags) <= NEAR_INTERVAL_S * (1 + JITTER) * 1.25
     assert sum(ours) <= 2 * sum(theirs)
 
 
@@ -193,7 +198,7 @@ def test_tasks_far_from_their_usual_runtime_cost_more_calls_but_no_more_lag(
     """The price of dense polling: a task that runs 3x too long is polled more than 2x."""
     typical = 60.0
     calls, lag = simulate(POLICY, typical * spread, typical, seed=1)
-    fixed_calls, _ = simulate(PollPolicy(kind=FIXED), typical * spread, typical, seed=1)
+    fixed_calls, _ = simulate(replace(POLICY, kind=FIXED), typical * spread, typical, seed=1)
     assert calls <= 4 * fixed_calls
     assert lag <= 30  # never later than the fixed policy could be
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from workers.queue_depths import QueueDepthCollector
+from infra.queue_depths import QueueDepthCollector
 
 QUEUES = ("submit", "poll", "callbacks", "store")
 

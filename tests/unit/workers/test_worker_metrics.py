@@ -8,7 +8,7 @@ import socket
 import pytest
 import requests
 
-from models.settings import Settings
+from infra.settings import Settings
 from providers.piapi import call_outcome
 from tests.stack import free_port
 from workers.callbacks import delivery_outcome

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import marshmallow as ma
@@ -19,9 +21,10 @@ class UTCDateTime(fields.DateTime):
         return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-# Turns a stored file's key into a URL (ours, or a pre-signed one); set once per process
-# by the composition root (api/app.py, workers/celery_app.py).
-_url_for_key: Callable[[str], str] | None = None
+# Turns a stored file's key into a URL (ours, or a pre-signed one). The API sets it for
+# each request from its storage backend (api/app.py); elsewhere job_view passes it in.
+# Without one, a stored file has no URL and PiAPI's is shown.
+_url_for_key: ContextVar[Callable[[str], str] | None] = ContextVar("url_for_key", default=None)
 
 MEDIA = {
     "video": "video_url",
@@ -31,29 +34,40 @@ MEDIA = {
 }
 
 
-def set_storage_urls(url_for_key: Callable[[str], str] | None) -> None:
-    """Tell the views how to give a stored file's URL."""
-    global _url_for_key  # one storage backend per process
-    _url_for_key = url_for_key
+def use_storage_urls(url_for_key: Callable[[str], str] | None) -> None:
+    """Give stored files' URLs with url_for_key from here on, in this context (a request)."""
+    _url_for_key.set(url_for_key)
+
+
+@contextmanager
+def storage_urls(url_for_key: Callable[[str], str] | None) -> Iterator[None]:
+    """Give stored files' URLs with url_for_key for the length of a block."""
+    token = _url_for_key.set(url_for_key)
+    try:
+        yield
+    finally:
+        _url_for_key.reset(token)
 
 
 def media_url(job: Any, kind: str) -> str | None:
     """Our copy's URL once stored, PiAPI's until then."""
     stored = (job.stored_files or {}).get(kind) if job.storage_state == "stored" else None
-    if stored and _url_for_key is not None:
-        return _url_for_key(stored["key"])
+    url_for_key = _url_for_key.get()
+    if stored and url_for_key is not None:
+        return url_for_key(stored["key"])
     return getattr(job, MEDIA[kind])  # type: ignore[no-any-return]
 
 
 def _storage(job: Any) -> dict[str, Any]:
     files = job.stored_files or {}
+    url_for_key = _url_for_key.get()
     return {
         "state": job.storage_state,
         "error": job.storage_error,
         "attempts": job.storage_attempts,
         "files": {
             kind: {
-                "url": _url_for_key(f["key"]) if _url_for_key else None,
+                "url": url_for_key(f["key"]) if url_for_key else None,
                 "size": f["size"],
                 "sha256": f["sha256"],
                 "content_type": f["content_type"],
@@ -120,6 +134,11 @@ class JobSchema(ma.Schema):
     completed_at = UTCDateTime(allow_none=True)
 
 
-def job_view(job: Any) -> dict[str, Any]:
-    """The job's status body, as GET /api/video/status/<id> answers it."""
-    return JobSchema().dump(job)  # type: ignore[no-any-return]
+def job_view(job: Any, url_for_key: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The job's status body, as GET /api/video/status/<id> answers it.
+
+    Webhook payloads are rendered when their event happens, before any copy is stored, so
+    the workers pass no url_for_key.
+    """
+    with storage_urls(url_for_key):
+        return JobSchema().dump(job)  # type: ignore[no-any-return]

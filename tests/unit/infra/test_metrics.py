@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from models.metrics import note_job_ended
+from infra.metrics import note_job_ended
 
 PROVIDER = "unit_test_provider"  # a label no other test touches
 ENDED = dt.datetime(2026, 1, 7, 1, 40, tzinfo=dt.UTC)

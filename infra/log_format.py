@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from models import log_context
+from infra import log_context
 
 LOG_FORMATS = ("json", "text")
 
@@ -70,7 +70,7 @@ class Redactor:
 
 
 class ContextFilter(logging.Filter):
-    """Copies the bound job fields (models/log_context.py) onto each record."""
+    """Copies the bound job fields (infra/log_context.py) onto each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = log_context.current()

@@ -2,7 +2,7 @@
 
 The API binds them once a request names a job; the workers bind them when a task starts
 (workers/log_hooks.py) and when PiAPI hands out a task id. The log formatter
-(models/log_format.py) copies whatever is bound onto every line.
+(infra/log_format.py) copies whatever is bound onto every line.
 """
 
 from __future__ import annotations

@@ -1,0 +1,82 @@
+"""What a worker process's tasks use: sessions, the PiAPI client, storage, HTTP, messages.
+
+They are built once per process when the worker starts (workers/celery_app.py connects
+`build` to worker_init and worker_process_init), never at import: importing the workers
+package (beat, Flower, a test) opens no connection and sets nothing process-wide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from infra.messages import CeleryMessages, Messages
+from infra.settings import Settings
+from models.db import make_engine, make_session_factory
+from providers.piapi import PiAPIClient, Timeouts
+from providers.storage import Storage, open_storage
+from workers.poll_policy import PollPolicy
+from workers.polling import Planner, planner
+from workers.sweeper import SweepPolicy
+
+# The sandbox accepts any key; a real deployment sets PIAPI_API_KEY.
+SANDBOX_KEY = "sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """One worker process's connections and clients. Thread-safe where tasks share them."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    piapi: PiAPIClient
+    storage: Storage
+    media_http: requests.Session  # downloads finished files; PiAPI's key is never sent
+    webhook_http: requests.Session  # delivers our webhooks; never the PiAPI client's session
+    messages: Messages
+    plan_poll: Planner
+    sweep_policy: SweepPolicy
+
+    @property
+    def piapi_webhook_config(self) -> dict[str, str] | None:
+        """What to ask PiAPI to call back, when PUBLIC_BASE_URL and PIAPI_WEBHOOK_SECRET are set."""
+        return piapi_webhook_config(self.settings)
+
+
+def piapi_webhook_config(settings: Settings) -> dict[str, str] | None:
+    """PiAPI's webhook_config for every create, or None when PiAPI's webhooks are off."""
+    if not settings.piapi_webhooks:
+        return None
+    assert settings.public_base_url and settings.piapi_webhook_secret
+    return {
+        "endpoint": settings.public_base_url.rstrip("/") + "/api/webhooks/piapi",
+        "secret": settings.piapi_webhook_secret,
+    }
+
+
+def build(settings: Settings, app: Celery) -> Resources:
+    """Every resource a task needs, new for this process (after a fork too)."""
+    return Resources(
+        settings=settings,
+        sessions=make_session_factory(
+            make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        ),
+        piapi=PiAPIClient(
+            settings.piapi_base_url,
+            settings.piapi_api_key or SANDBOX_KEY,
+            timeouts=Timeouts(settings.piapi_connect_timeout_s, settings.piapi_read_timeout_s),
+        ),
+        storage=open_storage(
+            settings.storage_url,
+            public_base=settings.storage_public_url,
+            url_ttl_s=settings.storage_url_ttl_s,
+        ),
+        media_http=requests.Session(),
+        webhook_http=requests.Session(),
+        messages=CeleryMessages(app),
+        plan_poll=planner(PollPolicy.from_settings(settings), webhooks=settings.piapi_webhooks),
+        sweep_policy=SweepPolicy.from_settings(settings),
+    )
