@@ -1,4 +1,4 @@
-"""Put the latest report's table into README.md, between the bench markers.
+"""Put the latest report's table into bench/README.md, between the bench markers.
 
 Usage: python -m bench.readme [artifacts/bench/report.json]
 """
@@ -13,6 +13,8 @@ from typing import Any
 from bench.report import Figure, Target, table
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmark's own page holds the table; the top-level README only links to it.
+README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -40,7 +42,7 @@ def _figure(data: dict[str, Any]) -> Figure:
 
 
 def render(report: dict[str, Any]) -> str:
-    """The README block: when, on what, the table, and how the API was loaded."""
+    """The block between the markers: when, on what, the table, and how the API was loaded."""
     m = report["machine"]
     api = report["details"].get("api", {})
     lines = [
@@ -64,15 +66,19 @@ def render(report: dict[str, Any]) -> str:
 
 
 def update(readme: Path, block: str) -> None:
+    """Replace what lies between the markers with block; refuse a file without both markers."""
     text = readme.read_text()
+    if START not in text or END not in text.partition(START)[2]:
+        raise ValueError(f"{readme} has no {START} ... {END} block to replace")
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     readme.write_text(f"{head}{START}\n{block}\n{END}{tail}")
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], readme: Path = README) -> None:
+    """Render the report named in argv (default: the latest run's) into readme."""
     path = Path(argv[0]) if argv else ROOT / "artifacts" / "bench" / "report.json"
-    update(ROOT / "README.md", render(json.loads(path.read_text())))
+    update(readme, render(json.loads(path.read_text())))
 
 
 if __name__ == "__main__":

@@ -112,30 +112,3 @@ def test_api_rounds_combine_into_overall_throughput_and_median_latency() -> None
     assert got["rps"] == pytest.approx(200.0)
     assert (got["p50_ms"], got["p99_ms"]) == (10.0, 40.0)
     assert got["errors"] == 1
-
-
-def test_readme_block_is_rebuilt_from_the_report_and_replaces_the_old_one(tmp_path) -> None:
-    from bench.readme import END, START, render, update
-
-    figures = [
-        Figure("a", "generate rps", 450.0, 900.0, "req/s", Target("ratio>=", 0.7)),
-        Figure("b", "lag p95", 3.2, 22.0, "s", Target("<=", 5)),
-        Figure("c", "KiB per job", 9.0, 85.0, "KiB", Target("measured"), baseline_unit="MiB"),
-    ]
-    report = {
-        "mode": "full",
-        "date": "2026-11-26T10:00:00+00:00",
-        "seconds": 500.0,
-        "machine": {"commit": "abc", "nproc": 2, "ram_gib": 23.5, "cpu": "AMD EPYC"},
-        "figures": [f.as_dict() for f in figures],
-        "details": {},
-    }
-    block = render(report)
-    assert table(figures) in block
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{START}\nold table\n{END}\nrest\n")
-    update(readme, block)
-    text = readme.read_text()
-    assert "old table" not in text
-    assert text.startswith("intro\n") and text.endswith(f"{END}\nrest\n")
-    assert block in text
