@@ -1,0 +1,110 @@
+"""HTTP that connects only where the address guard allows: each hop resolved once, checked, pinned.
+
+A host is looked up once per request (and once per redirect hop), every address it resolves to
+is checked with providers/url_guard.py, and the connection goes to the first of those very
+addresses: urllib3 is handed the IP, so there is no second lookup for a rebinding DNS server to
+answer differently. The name stays in the Host header, in TLS SNI and in the certificate check.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest, Response
+
+from providers.url_guard import DEFAULT_PORTS, Resolver, address_refusal, lookup
+
+
+class AddressRefusedError(requests.ConnectionError):
+    """Nothing was sent: the host resolves to an address the guard refuses (named nowhere)."""
+
+
+def host_header(url: str) -> str:
+    """The Host header for url: its host name, and its port unless that is the scheme's default."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is None or parts.port == DEFAULT_PORTS.get(parts.scheme):
+        return host
+    return f"{host}:{parts.port}"
+
+
+class GuardedAdapter(HTTPAdapter):
+    """Sends each request to an address checked for it, never through a proxy."""
+
+    def __init__(self, *, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> None:
+        self.allow_private = allow_private
+        self.resolve = resolve
+        super().__init__()
+
+    def build_connection_pool_key_attributes(
+        self,
+        request: PreparedRequest,
+        verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The pool for the checked address; AddressRefusedError if any address is refused."""
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host, scheme = host_params["host"], host_params["scheme"]
+        if not host or scheme not in DEFAULT_PORTS:
+            raise requests.exceptions.InvalidURL("must be an http(s) URL with a host")
+        try:
+            addresses = lookup(host, host_params["port"] or DEFAULT_PORTS[scheme], self.resolve)
+        except (OSError, ValueError) as exc:
+            raise requests.ConnectionError(
+                f"{host} does not resolve ({type(exc).__name__})", request=request
+            ) from exc
+        if not self.allow_private and (why := address_refusal(addresses)) is not None:
+            raise AddressRefusedError(why, request=request)
+        host_params["host"] = str(addresses[0])
+        # urllib3 verifies against the pool's host (now the IP) unless told the name; for
+        # http it drops both keywords, but they still keep pools apart per name.
+        pool_kwargs["server_hostname"] = host
+        pool_kwargs["assert_hostname"] = host
+        return host_params, pool_kwargs
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
+        """Send to the checked address with Host set to the URL's name; proxies are ignored."""
+        pinned = request.copy()
+        # urllib3 would otherwise write the pool's host, the IP, into the Host header.
+        pinned.headers["Host"] = host_header(str(request.url))
+        # A proxy would look the name up itself, outside the pin: always connect directly.
+        return super().send(
+            pinned, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=None
+        )
+
+
+def guarded_session(
+    *,
+    allow_private: bool,
+    resolve: Resolver = socket.getaddrinfo,
+    max_redirects: int = 5,
+) -> requests.Session:
+    """A Session whose every request and redirect hop goes only to an address that was checked.
+
+    allow_private skips the address rules (local development, the sandbox on 127.0.0.1) but
+    still pins each connection to the one lookup. The environment is not read (trust_env is
+    off): no proxy variables, netrc or REQUESTS_CA_BUNDLE.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.max_redirects = max_redirects
+    adapter = GuardedAdapter(allow_private=allow_private, resolve=resolve)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

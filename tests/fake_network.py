@@ -1,0 +1,120 @@
+"""A fake DNS and a fake network for tests of guarded HTTP: public addresses lead to 127.0.0.1.
+
+FakeDNS answers from a script and counts its calls. Network replaces urllib3's
+create_connection: it records every address a connection is made to, sends the routed ones
+(a "public" address, say) to a local server, and refuses everything else, so a test never
+reaches past 127.0.0.1 and can see where a connection would have gone.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import urllib3.util.connection
+
+from tests.stack import free_port
+
+
+@dataclass
+class FakeDNS:
+    """Answers each name from a list (the last answer repeats); records every question."""
+
+    answers: dict[str, list[str]]
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, host: str, port: int, **_: object) -> list[tuple[Any, ...]]:
+        asked = sum(1 for name in self.calls if name == host)
+        self.calls.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        script = self.answers[host]
+        address = script[min(asked, len(script) - 1)]
+        if ":" in address:
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+@dataclass
+class Network:
+    """Where connections were made to, and which (address, port) pairs lead to 127.0.0.1."""
+
+    routes: dict[tuple[str, int], int] = field(default_factory=dict)
+    targets: list[tuple[str, int]] = field(default_factory=list)
+
+    def route(self, address: str, port: int, to_local_port: int) -> None:
+        self.routes[(address, port)] = to_local_port
+
+    def create_connection(self, address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        host, port = address
+        self.targets.append((host, port))
+        if (host, port) not in self.routes:
+            raise ConnectionRefusedError(f"the test network has no route to {host}:{port}")
+        return _real_create_connection(("127.0.0.1", self.routes[(host, port)]), *args, **kwargs)
+
+
+_real_create_connection = urllib3.util.connection.create_connection
+
+
+def install_network(monkeypatch: pytest.MonkeyPatch) -> Network:
+    """A Network that every urllib3 connection goes through until the test ends."""
+    net = Network()
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", net.create_connection)
+    return net
+
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class Server:
+    """A local HTTP server: path -> (status, headers, body); records (path, Host) it was asked."""
+
+    def __init__(self, wrap: Callable[[socket.socket], socket.socket] | None = None) -> None:
+        self.replies: dict[str, Reply] = {}
+        self.seen: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.seen.append((self.path, self.headers.get("Host", "")))
+                status, headers, body = server.replies.get(self.path, (404, {}, b"not here"))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        if wrap is not None:
+            self.httpd.socket = wrap(self.httpd.socket)
+        self.port = self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def redirect(self, path: str, location: str) -> None:
+        self.replies[path] = (302, {"Location": location}, b"")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextmanager
+def serving(wrap: Callable[[socket.socket], socket.socket] | None = None) -> Iterator[Server]:
+    """A local HTTP server for the duration of the block."""
+    served = Server(wrap)
+    try:
+        yield served
+    finally:
+        served.close()
