@@ -9,6 +9,7 @@ answer differently. The name stays in the Host header, in TLS SNI and in the cer
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,10 @@ from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 
 from providers.url_guard import DEFAULT_PORTS, Resolver, address_refusal, lookup
+
+# Before requests 2.32.2 HTTPAdapter.send never calls this hook, and the pin would be skipped.
+if not hasattr(HTTPAdapter, "build_connection_pool_key_attributes"):
+    raise ImportError("guarded_http needs requests >= 2.32.3")
 
 
 class AddressRefusedError(requests.ConnectionError):
@@ -47,11 +52,11 @@ class GuardedAdapter(HTTPAdapter):
         request: PreparedRequest,
         verify: bool | str,
         cert: str | tuple[str, str] | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[Any, Any]:  # Any: types-requests' TypedDicts lack server_hostname
         """The pool for the checked address; AddressRefusedError if any address is refused."""
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
+        params, tls = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params: dict[str, Any] = dict(params)
+        pool_kwargs: dict[str, Any] = dict(tls)
         host, scheme = host_params["host"], host_params["scheme"]
         if not host or scheme not in DEFAULT_PORTS:
             raise requests.exceptions.InvalidURL("must be an http(s) URL with a host")
@@ -74,10 +79,10 @@ class GuardedAdapter(HTTPAdapter):
         self,
         request: PreparedRequest,
         stream: bool = False,
-        timeout: Any = None,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
         verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> Response:
         """Send to the checked address with Host set to the URL's name; proxies are ignored."""
         pinned = request.copy()

@@ -60,7 +60,7 @@ def test_unresolvable_hosts_and_other_schemes_are_refused() -> None:
     def fails(*_: object, **__: object) -> list[tuple[object, ...]]:
         raise socket.gaierror("no such host")
 
-    assert "resolve" in refusal("https://nope.invalid/", allow_private=False, resolve=fails)
+    assert "resolve" in (refusal("https://nope.invalid/", allow_private=False, resolve=fails) or "")
     assert refusal("ftp://example.com/", allow_private=True) is not None
     assert refusal("http:///nohost", allow_private=True) is not None
 
@@ -128,7 +128,7 @@ def test_an_ipv6_form_carrying_an_inside_ipv4_address_is_refused(form: str, inne
     address = CARRIERS[form](inner)
     why = _refusal_for(address)
     assert why == REFUSED, address
-    assert address not in why and inner not in why  # never tells where the host points
+    assert address not in REFUSED and inner not in why  # never tells where the host points
 
 
 @pytest.mark.parametrize("form", list(CARRIERS))
