@@ -27,9 +27,12 @@ from tests.stack import free_port
 
 @dataclass
 class FakeDNS:
-    """Answers each name from a list (the last answer repeats); records every question."""
+    """Answers each name from a script (the last answer repeats); records every question.
 
-    answers: dict[str, list[str]]
+    An answer is an address, or a tuple of them for a host with several.
+    """
+
+    answers: dict[str, list[str | tuple[str, ...]]]
     calls: list[str] = field(default_factory=list)
 
     def __call__(self, host: str, port: int, **_: object) -> list[tuple[Any, ...]]:
@@ -38,10 +41,15 @@ class FakeDNS:
         if host not in self.answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         script = self.answers[host]
-        address = script[min(asked, len(script) - 1)]
-        if ":" in address:
-            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        answer = script[min(asked, len(script) - 1)]
+        addresses = (answer,) if isinstance(answer, str) else answer
+        return [_info(address, port) for address in addresses]
+
+
+def _info(address: str, port: int) -> tuple[Any, ...]:
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +116,50 @@ def test_private_addresses_allowed_are_still_pinned(network: Network, server: Se
     assert resp.content == b"video"
     assert dns.calls == ["sandbox.test"]  # urllib3 was given the address, not the name
     assert network.targets == [("127.0.0.1", server.port)]
+
+
+def test_the_next_checked_address_is_tried_when_one_cannot_be_reached(
+    network: Network, server: Server
+) -> None:
+    # An IPv6 address first, as getaddrinfo may answer, on a host whose IPv6 is down.
+    dns = FakeDNS({"dual.test": [("2606:4700::1111", PUBLIC)]})
+    network.route(PUBLIC, 80, server.port)
+    server.replies["/x"] = (200, {}, b"over ipv4")
+    http = guarded_session(allow_private=False, resolve=dns)
+
+    assert http.get("http://dual.test/x", timeout=5).content == b"over ipv4"
+    assert dns.calls == ["dual.test"]
+    assert network.targets == [("2606:4700::1111", 80), (PUBLIC, 80)]
+
+
+def test_one_refused_address_among_several_refuses_the_host(network: Network) -> None:
+    dns = FakeDNS({"dual.test": [(PUBLIC, "::ffff:10.0.0.1")]})
+    with pytest.raises(AddressRefusedError):
+        guarded_session(allow_private=False, resolve=dns).get("http://dual.test/", timeout=5)
+    assert network.targets == []
+
+
+def test_a_request_that_may_have_been_sent_is_not_sent_again(network: Network) -> None:
+    # The first address accepts the connection and drops it: the request may have arrived.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept_and_drop() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.close()
+
+    threading.Thread(target=accept_and_drop, daemon=True).start()
+    network.route(PUBLIC, 80, port)
+    dns = FakeDNS({"dual.test": [(PUBLIC, OTHER_PUBLIC)]})
+    try:
+        with pytest.raises(requests.ConnectionError):
+            guarded_session(allow_private=False, resolve=dns).post(
+                "http://dual.test/hook", data=b"{}", timeout=5
+            )
+    finally:
+        listener.close()
+    assert network.targets == [(PUBLIC, 80)]
 
 
 def test_proxies_do_not_bypass_the_pin(
