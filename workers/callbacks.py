@@ -20,6 +20,7 @@ from models import webhooks
 from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
+from providers.guarded_http import AddressRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,13 @@ def deliver_once(
     delivery_id: str,
     attempt: int,
     *,
-    refusal: Callable[[str], str | None],
+    refusal: Callable[[str], str | None] | None = None,
 ) -> float | None:
-    """Make attempt number `attempt` of one delivery; returns the wait before the next, if any."""
+    """Make attempt number `attempt` of one delivery; returns the wait before the next, if any.
+
+    A refused address (by `refusal`, or by a guarded `http` raising AddressRefusedError) fails
+    the delivery at once: it is recorded as "refused" and not retried.
+    """
     with sessions.begin() as session:
         delivery = webhooks.claim_attempt(session, delivery_id, attempt)
         if delivery is None:
@@ -67,11 +72,10 @@ def deliver_once(
     status_code: int | None = None
     error: str | None = None
     started = time.monotonic()
-    # Checked at every attempt: a host may resolve elsewhere than when it was accepted.
-    why = refusal(url)
-    if why is not None:
-        error = f"refused: {why}"
-    else:
+    # Checked at every attempt: a host may resolve elsewhere than when it was accepted. The
+    # guarded session checks again at connect time, on the very address it connects to.
+    why = refusal(url) if refusal is not None else None
+    if why is None:
         timestamp = int(time.time())  # fresh per attempt; receivers reject stale ones
         headers = {
             "content-type": "application/json",
@@ -85,8 +89,12 @@ def deliver_once(
                 url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
             )
             status_code = resp.status_code
+        except AddressRefusedError as exc:
+            why = str(exc)
         except requests.RequestException as exc:
             error = type(exc).__name__
+    if why is not None:
+        error = f"refused: {why}"
 
     delivered = status_code is not None and 200 <= status_code < 300
     WEBHOOK_DELIVERIES.labels(delivery_outcome(status_code, refused=why is not None)).inc()

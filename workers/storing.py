@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, StorageState
+from providers.guarded_http import AddressRefusedError
 from providers.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ def sniff(head: bytes) -> str | None:
 
 
 def fetch(http: requests.Session, url: str, kind: Kind, *, into: Path, max_bytes: int) -> Fetched:
-    """Stream url to a file in `into`, checking status, type, size and content on the way."""
+    """Stream url to a file in `into`, checking status, type, size and content on the way.
+
+    Redirects are followed as `http` allows: a guarded_session checks and pins every hop.
+    """
     host = urlsplit(url).hostname or "?"  # never the whole URL: it may carry a signed token
     try:
         with http.get(url, stream=True, timeout=TIMEOUT, allow_redirects=True) as resp:
@@ -96,6 +100,8 @@ def fetch(http: requests.Session, url: str, kind: Kind, *, into: Path, max_bytes
                         raise StoreError(f"{kind.name}: more than the {max_bytes} byte limit")
                     digest.update(chunk)
                     out.write(chunk)
+    except AddressRefusedError as exc:  # the URL, or a redirect on the way, points inside
+        raise StoreError(f"{kind.name}: download refused: {exc}") from exc
     except requests.RequestException as exc:
         raise StoreError(f"{kind.name}: {host} unreachable ({type(exc).__name__})") from exc
     with path.open("rb") as f:

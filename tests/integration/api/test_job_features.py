@@ -87,12 +87,23 @@ def test_cancel_before_submission_needs_no_piapi_call(client, messages) -> None:
         "http://[::1]/hook",
         "http://0.0.0.0/hook",
         "http://no-such-host.invalid/hook",
+        "http://[::ffff:0:127.0.0.1]/hook",  # SIIT
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of 169.254.169.254
+        "http://[2002:a00:1::]/hook",  # 6to4 of 10.0.0.1
     ],
 )
 def test_webhook_urls_that_reach_inside_are_refused(client, db, url) -> None:
     resp = client.post("/api/video/generate", json={**SPEC_T2V, "webhook_url": url})
     assert resp.status_code == 422
     assert "webhook_url" in resp.get_json()["error"]["fields"]
+
+
+def test_a_refused_webhook_url_does_not_say_where_it_points(client, db) -> None:
+    body = {**SPEC_T2V, "webhook_url": "http://[64:ff9b::7f00:1]:9000/hook"}
+    resp = client.post("/api/video/generate", json=body)
+    assert resp.status_code == 422
+    (message,) = resp.get_json()["error"]["fields"]["webhook_url"]
+    assert message == "webhook_url is refused: its host resolves to a non-public address."
 
 
 def test_private_webhook_urls_are_allowed_when_configured(make_client, db) -> None:

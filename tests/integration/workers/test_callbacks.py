@@ -16,6 +16,8 @@ from models.webhooks import DeliveryState, WebhookDelivery
 from tests.fakes import RecordingMessages
 from tests.integration.conftest import SPEC_T2V
 from workers import events
+from providers.guarded_http import guarded_session
+from tests.fake_network import FakeDNS, install_network, serving, tls_server_context
 from workers.callbacks import RETRY_SCHEDULE_S, deliver_once
 from workers.sweeper import SweepPolicy, sweep
 
@@ -114,6 +116,54 @@ def test_a_refused_address_fails_the_delivery_without_retrying(session_factory, 
         delivery = s.get(WebhookDelivery, delivery_id)
         assert delivery.state == DeliveryState.FAILED
         assert delivery.last_error == "refused: private"
+
+
+def test_an_address_refused_at_connect_time_is_recorded_as_refused(
+    session_factory, make_job, monkeypatch
+) -> None:
+    # The guarded session looks the host up itself: here it answers loopback (rebinding
+    # after the check at submission), so nothing is sent and nothing is retried.
+    job_id, _ = _job_with_hook(session_factory, make_job)
+    delivery_id = _cancel_with_event(session_factory, job_id)
+    network = install_network(monkeypatch)
+    dns = FakeDNS({"hooks.example.com": ["127.0.0.1"]})
+
+    wait = deliver_once(
+        session_factory, guarded_session(allow_private=False, resolve=dns), delivery_id, 1
+    )
+
+    assert wait is None
+    assert dns.calls == ["hooks.example.com"]
+    assert network.targets == []
+    with session_factory() as s:
+        delivery = s.get(WebhookDelivery, delivery_id)
+        assert delivery.state == DeliveryState.FAILED
+        assert delivery.last_error == "refused: its host resolves to a non-public address"
+        (attempt,) = webhooks.attempts_for(s, [delivery_id])
+        assert attempt.status_code is None
+
+
+def test_a_guarded_delivery_goes_to_the_checked_address_over_tls(
+    session_factory, make_job, monkeypatch, tmp_path
+) -> None:
+    job_id, _ = _job_with_hook(session_factory, make_job)
+    delivery_id = _cancel_with_event(session_factory, job_id)
+    network = install_network(monkeypatch)
+    dns = FakeDNS({"hooks.example.com": ["93.184.216.34", "127.0.0.1"]})
+    cert, context = tls_server_context(tmp_path, "hooks.example.com")
+    http = guarded_session(allow_private=False, resolve=dns)
+    http.verify = str(cert)
+
+    with serving(wrap=lambda sock: context.wrap_socket(sock, server_side=True)) as receiver:
+        network.route("93.184.216.34", 443, receiver.port)
+        receiver.replies["/videos"] = (204, {}, b"")
+        assert deliver_once(session_factory, http, delivery_id, 1) is None
+
+    assert dns.calls == ["hooks.example.com"]  # the second answer, loopback, is never asked for
+    assert network.targets == [("93.184.216.34", 443)]
+    assert receiver.seen == [("/videos", "hooks.example.com")]
+    with session_factory() as s:
+        assert s.get(WebhookDelivery, delivery_id).state == DeliveryState.DELIVERED
 
 
 def test_a_delivery_gives_up_after_the_schedule(session_factory, make_job) -> None:

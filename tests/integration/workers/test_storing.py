@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from models.jobs import Job, StorageState
+from providers.guarded_http import guarded_session
 from providers.sandbox.app import MEDIA_DIR
 from providers.storage.local import LocalStorage
 from tests.stack import free_port
@@ -89,6 +90,31 @@ def test_a_video_and_thumbnail_are_stored_byte_identical_with_checksums(
         assert job.storage_state == StorageState.STORED
         assert job.stored_files == files
         assert job.video_url == f"{origin.base}/v.mp4"  # PiAPI's URL stays recorded
+
+
+def test_a_guarded_session_allowing_private_hosts_downloads_from_the_sandbox(
+    session_factory, make_job, origin, storage
+) -> None:
+    # What the workers use with the sandbox (on 127.0.0.1): pinned, but loopback allowed.
+    origin.files["/v.mp4"] = (200, "video/mp4", SAMPLE)
+    job_id = _completed(session_factory, make_job, video_url=f"{origin.base}/v.mp4")
+
+    http = guarded_session(allow_private=True)
+    files = store_once(session_factory, storage, http, job_id, max_bytes=10**7)
+
+    assert storage.path(files["video"]["key"]).read_bytes() == SAMPLE
+
+
+def test_a_guarded_session_refuses_the_sandbox_without_allow_private(
+    session_factory, make_job, origin, storage
+) -> None:
+    origin.files["/v.mp4"] = (200, "video/mp4", SAMPLE)
+    job_id = _completed(session_factory, make_job, video_url=f"{origin.base}/v.mp4")
+
+    with pytest.raises(StoreError, match="video: download refused: its host resolves"):
+        store_once(
+            session_factory, storage, guarded_session(allow_private=False), job_id, max_bytes=10**7
+        )
 
 
 def test_a_missing_thumbnail_is_made_from_the_first_frame(
