@@ -9,7 +9,6 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,13 +50,12 @@ def deliver_once(
     http: requests.Session,
     delivery_id: str,
     attempt: int,
-    *,
-    refusal: Callable[[str], str | None] | None = None,
 ) -> float | None:
     """Make attempt number `attempt` of one delivery; returns the wait before the next, if any.
 
-    A refused address (by `refusal`, or by a guarded `http` raising AddressRefusedError) fails
-    the delivery at once: it is recorded as "refused" and not retried.
+    `http` is a guarded session (providers/guarded_http.py): it checks, at every attempt, the
+    very address it connects to. A refused address fails the delivery at once: it is
+    recorded as "refused" and not retried.
     """
     with sessions.begin() as session:
         delivery = webhooks.claim_attempt(session, delivery_id, attempt)
@@ -72,27 +70,22 @@ def deliver_once(
     status_code: int | None = None
     error: str | None = None
     started = time.monotonic()
-    # Checked at every attempt: a host may resolve elsewhere than when it was accepted. The
-    # guarded session checks again at connect time, on the very address it connects to.
-    why = refusal(url) if refusal is not None else None
-    if why is None:
-        timestamp = int(time.time())  # fresh per attempt; receivers reject stale ones
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": delivery_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, delivery_id, timestamp, body),
-            "user-agent": "videogen-webhooks/1",
-        }
-        try:
-            resp = http.post(
-                url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
-            )
-            status_code = resp.status_code
-        except AddressRefusedError as exc:
-            why = str(exc)
-        except requests.RequestException as exc:
-            error = type(exc).__name__
+    why: str | None = None
+    timestamp = int(time.time())  # fresh per attempt; receivers reject stale ones
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, delivery_id, timestamp, body),
+        "user-agent": "videogen-webhooks/1",
+    }
+    try:
+        resp = http.post(url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        status_code = resp.status_code
+    except AddressRefusedError as exc:
+        why = str(exc)
+    except requests.RequestException as exc:
+        error = type(exc).__name__
     if why is not None:
         error = f"refused: {why}"
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.messages import CeleryMessages, Messages
 from infra.settings import Settings
 from models.db import make_engine, make_session_factory
+from providers.guarded_http import guarded_session
 from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
 from workers.poll_policy import PollPolicy
@@ -34,8 +35,8 @@ class Resources:
     sessions: sessionmaker[Session]
     piapi: PiAPIClient
     storage: Storage
-    media_http: requests.Session  # downloads finished files; PiAPI's key is never sent
-    webhook_http: requests.Session  # delivers our webhooks; never the PiAPI client's session
+    media_http: requests.Session  # downloads finished files, guarded; PiAPI's key is never sent
+    webhook_http: requests.Session  # delivers our webhooks, guarded; never the PiAPI client's
     messages: Messages
     plan_poll: Planner
     sweep_policy: SweepPolicy
@@ -74,8 +75,12 @@ def build(settings: Settings, app: Celery) -> Resources:
             public_base=settings.storage_public_url,
             url_ttl_s=settings.storage_url_ttl_s,
         ),
-        media_http=requests.Session(),
-        webhook_http=requests.Session(),
+        # Each request looks its host up once, checks the address and connects to it, every
+        # redirect too. The sandbox's media is on loopback, so downloads may go there with it.
+        media_http=guarded_session(
+            allow_private=settings.uses_sandbox or settings.webhook_allow_private
+        ),
+        webhook_http=guarded_session(allow_private=settings.webhook_allow_private),
         messages=CeleryMessages(app),
         plan_poll=planner(PollPolicy.from_settings(settings), webhooks=settings.piapi_webhooks),
         sweep_policy=SweepPolicy.from_settings(settings),

@@ -15,7 +15,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infra import log_context
 from models.jobs import Job
-from providers.url_guard import refusal
 from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
 from workers.celery_app import app, current
@@ -128,14 +127,8 @@ def cancel_at_piapi(job_id: int) -> None:
 def deliver_webhook(delivery_id: str, attempt: int) -> None:
     """One attempt at one webhook delivery; schedules the next attempt if it failed."""
     res = current()
-    allow_private = res.settings.webhook_allow_private
-    wait = deliver_once(
-        res.sessions,
-        res.webhook_http,
-        delivery_id,
-        attempt,
-        refusal=lambda url: refusal(url, allow_private=allow_private),
-    )
+    # The guarded session checks the address it connects to (no second lookup).
+    wait = deliver_once(res.sessions, res.webhook_http, delivery_id, attempt)
     if wait is not None:
         res.messages.deliver(delivery_id, attempt + 1, countdown=wait)
 

@@ -13,21 +13,17 @@ from models import jobs, webhooks
 from models.accounts import ensure_user
 from models.jobs import Status
 from models.webhooks import DeliveryState, WebhookDelivery
+from providers.guarded_http import guarded_session
+from tests.fake_network import FakeDNS, install_network, serving, tls_server_context
 from tests.fakes import RecordingMessages
 from tests.integration.conftest import SPEC_T2V
 from workers import events
-from providers.guarded_http import guarded_session
-from tests.fake_network import FakeDNS, install_network, serving, tls_server_context
 from workers.callbacks import RETRY_SCHEDULE_S, deliver_once
 from workers.sweeper import SweepPolicy, sweep
 
 DEFAULTS = Settings.from_env({})
 
 HOOK = "https://hooks.example.com/videos"
-
-
-def _allow(_url: str) -> None:
-    return None
 
 
 def _job_with_hook(session_factory, make_job, events=("completed", "failed", "canceled")):
@@ -53,10 +49,10 @@ def test_a_delivery_is_signed_retried_with_the_same_id_and_recorded(
     with responses.RequestsMock() as hook:
         hook.post(HOOK, status=500)
         hook.post(HOOK, status=204)
-        wait = deliver_once(session_factory, http, delivery_id, 1, refusal=_allow)
+        wait = deliver_once(session_factory, http, delivery_id, 1)
         assert wait == RETRY_SCHEDULE_S[0]
-        assert deliver_once(session_factory, http, delivery_id, 1, refusal=_allow) is None  # stale
-        assert deliver_once(session_factory, http, delivery_id, 2, refusal=_allow) is None
+        assert deliver_once(session_factory, http, delivery_id, 1) is None  # stale
+        assert deliver_once(session_factory, http, delivery_id, 2) is None
         first, second = (call.request for call in hook.calls)
 
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery_id
@@ -86,7 +82,7 @@ def test_the_status_body_shows_deliveries_and_attempts(client, session_factory) 
     delivery_id = _cancel_with_event(session_factory, int(video_id))
     with responses.RequestsMock() as hook:
         hook.post(HOOK, body=requests.ConnectionError("refused"))
-        deliver_once(session_factory, requests.Session(), delivery_id, 1, refusal=_allow)
+        deliver_once(session_factory, requests.Session(), delivery_id, 1)
 
     body = client.get(f"/api/video/status/{video_id}").get_json()
     (shown,) = body["webhook_deliveries"]
@@ -100,22 +96,6 @@ def test_only_the_events_asked_for_are_sent(session_factory, make_job) -> None:
     with session_factory.begin() as s:
         jobs.cancel(s, job_id)
         assert events.record_event(s, job_id, "canceled") is None
-
-
-def test_a_refused_address_fails_the_delivery_without_retrying(session_factory, make_job) -> None:
-    job_id, _ = _job_with_hook(session_factory, make_job)
-    delivery_id = _cancel_with_event(session_factory, job_id)
-
-    with responses.RequestsMock():  # no call may go out
-        wait = deliver_once(
-            session_factory, requests.Session(), delivery_id, 1, refusal=lambda _: "private"
-        )
-
-    assert wait is None
-    with session_factory() as s:
-        delivery = s.get(WebhookDelivery, delivery_id)
-        assert delivery.state == DeliveryState.FAILED
-        assert delivery.last_error == "refused: private"
 
 
 def test_an_address_refused_at_connect_time_is_recorded_as_refused(
@@ -175,10 +155,7 @@ def test_a_delivery_gives_up_after_the_schedule(session_factory, make_job) -> No
 
     with responses.RequestsMock() as hook:
         hook.post(HOOK, status=503)
-        assert (
-            deliver_once(session_factory, requests.Session(), delivery_id, last, refusal=_allow)
-            is None
-        )
+        assert deliver_once(session_factory, requests.Session(), delivery_id, last) is None
 
     assert sum(RETRY_SCHEDULE_S) > 6 * 3600  # hours, not minutes
     with session_factory() as s:
