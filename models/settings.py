@@ -59,6 +59,7 @@ class Settings:
     sandbox_runtime_spread: float  # each task's runtime is drawn within +/- this share
     sandbox_public_url: str
     sandbox_faults: str | None  # JSON, see providers/sandbox/faults.py
+    sandbox_fetch_images: bool  # the sandbox downloads and checks input images, as PiAPI does
     data_dir: str
     sweep_interval_s: float
     sweep_queued_grace_s: float
@@ -130,6 +131,7 @@ class Settings:
             sandbox_runtime_spread=float(_env("SANDBOX_RUNTIME_SPREAD", "0")),
             sandbox_public_url=_env("SANDBOX_PUBLIC_URL", sandbox_url),
             sandbox_faults=os.environ.get("SANDBOX_FAULTS") or None,
+            sandbox_fetch_images=_env("SANDBOX_FETCH_IMAGES", "0") == "1",
             data_dir=_env("DATA_DIR", "var"),
             sweep_interval_s=float(_env("SWEEP_INTERVAL_SECONDS", "30")),
             sweep_queued_grace_s=float(_env("SWEEP_QUEUED_GRACE_SECONDS", "60")),

@@ -65,6 +65,9 @@ class TaskResult:
     error_code: str | None = None
     error_message: str | None = None
     ended_at: dt.datetime | None = None  # PiAPI's meta.ended_at, when it gives a real one
+    # meta.usage.consume: what PiAPI charged so far (10,000,000 points = 1 USD); 0 until
+    # it completes, None when the body does not say.
+    usage_points: int | None = None
 
     @property
     def is_final(self) -> bool:
@@ -104,12 +107,16 @@ def parse_task(task: Mapping[str, Any]) -> TaskResult:
         error_code=code if state is RemoteState.FAILED else None,
         error_message=message if state is RemoteState.FAILED else None,
         ended_at=_ended_at(task.get("meta")) if state in _FINAL else None,
+        usage_points=_usage_points(task.get("meta")),
     )
 
 
 def _media(output: Mapping[str, Any]) -> Media:
-    # Luma: objects {url, width, height}. Hunyuan/WanX: output.video_url, or
-    # output.video as a string or object. Kling: works[0].video / works[0].cover.
+    # Luma: objects {url, width, height}. Hunyuan/WanX/Skyreels: output.video_url.
+    # Kling 3.0, turbo, Veo, Sora 2: output.video as a string ("" while pending). Older
+    # Kling: works[0].video / works[0].cover. Hailuo: video_url, download_url, cover_url
+    # and top-level width/height. Anything else reads as no media: the raw body is kept
+    # and a completed task without a video fails as provider_output_missing.
     video = output.get("video")
     video_obj = video if isinstance(video, Mapping) else {}
     work = _first_work(output)
@@ -124,13 +131,18 @@ def _media(output: Mapping[str, Any]) -> Media:
     )
     return Media(
         video_url=video_url,
-        video_raw_url=_url_of(output.get("video_raw")),
+        video_raw_url=_url_of(output.get("video_raw")) or _url(output.get("download_url")),
         thumbnail_url=_url_of(output.get("thumbnail"))
         or _url(output.get("thumbnail_url"))
+        or _url(output.get("cover_url"))
         or _url(work_cover.get("resource")),
         last_frame_url=_url_of(output.get("last_frame")),
-        width=_int(video_obj.get("width")) or _int(work_video.get("width")),
-        height=_int(video_obj.get("height")) or _int(work_video.get("height")),
+        width=_int(video_obj.get("width"))
+        or _int(work_video.get("width"))
+        or _int(output.get("width")),
+        height=_int(video_obj.get("height"))
+        or _int(work_video.get("height"))
+        or _int(output.get("height")),
     )
 
 
@@ -156,10 +168,22 @@ def _int(value: Any) -> int | None:
 
 
 def _progress(task: Mapping[str, Any], output: Mapping[str, Any]) -> int | None:
-    for value in (output.get("progress"), task.get("progress")):
+    # Hailuo says output.percent; others output.progress or a top-level progress.
+    for value in (output.get("progress"), output.get("percent"), task.get("progress")):
         if isinstance(value, int | float) and not isinstance(value, bool):
             return max(0, min(100, int(value)))
     return None
+
+
+def _usage_points(meta: Any) -> int | None:
+    usage = meta.get("usage") if isinstance(meta, Mapping) else None
+    consume = usage.get("consume") if isinstance(usage, Mapping) else None
+    if isinstance(consume, bool) or not isinstance(consume, int | float) or consume < 0:
+        return None
+    # A float is read only when whole: NaN, infinities and fractions are unreadable.
+    if isinstance(consume, float) and not consume.is_integer():
+        return None
+    return int(consume)
 
 
 def _error(error: Any) -> tuple[str | None, str | None]:
