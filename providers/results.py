@@ -77,9 +77,10 @@ class TaskResult:
 
 def task_from_envelope(body: Any) -> Mapping[str, Any]:
     """The task object from a GET/POST envelope {code, message, data} or a webhook {data}."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
         raise MalformedTaskError("no task object under `data`")
-    return body["data"]
+    return data
 
 
 def parse_task(task: Mapping[str, Any]) -> TaskResult:
@@ -88,7 +89,8 @@ def parse_task(task: Mapping[str, Any]) -> TaskResult:
     raw_status = task.get("status")
     if not isinstance(task_id, str) or not task_id or not isinstance(raw_status, str):
         raise MalformedTaskError("task object lacks task_id or status")
-    output = task.get("output") if isinstance(task.get("output"), Mapping) else {}
+    raw_output = task.get("output")
+    output: Mapping[str, Any] = raw_output if isinstance(raw_output, Mapping) else {}
     media = _media(output)
     state = _STATES.get(raw_status.strip().lower(), RemoteState.RUNNING)
     # A final video URL is the task's real verdict even while status still lags.
@@ -118,10 +120,9 @@ def _media(output: Mapping[str, Any]) -> Media:
     # and top-level width/height. Anything else reads as no media: the raw body is kept
     # and a completed task without a video fails as provider_output_missing.
     video = output.get("video")
-    video_obj = video if isinstance(video, Mapping) else {}
+    video_obj = _mapping(video)
     work = _first_work(output)
-    work_video = work.get("video") if isinstance(work.get("video"), Mapping) else {}
-    work_cover = work.get("cover") if isinstance(work.get("cover"), Mapping) else {}
+    work_video, work_cover = _mapping(work.get("video")), _mapping(work.get("cover"))
     video_url = (
         _url(output.get("video_url"))
         or _url(video)
@@ -148,9 +149,11 @@ def _media(output: Mapping[str, Any]) -> Media:
 
 def _first_work(output: Mapping[str, Any]) -> Mapping[str, Any]:
     works = output.get("works")
-    if isinstance(works, list) and works and isinstance(works[0], Mapping):
-        return works[0]
-    return {}
+    return _mapping(works[0]) if isinstance(works, list) and works else {}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _url(value: Any) -> str | None:

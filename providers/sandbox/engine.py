@@ -206,7 +206,7 @@ class Sandbox:
             error = dict(task.error or FAILURE_ERROR)
             if task.canceled_at is not None:
                 error = {**FAILURE_ERROR, "message": "task canceled"}
-        data = {
+        data: dict[str, Any] = {
             "task_id": task.task_id,
             "model": task.accepted.model,
             "task_type": task.accepted.task_type,

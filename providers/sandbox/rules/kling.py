@@ -85,7 +85,7 @@ def check(model: str, task_type: str, task_input: Mapping[str, Any]) -> Verdict:
         return _turbo(task_input)
     reject_unknown(task_input, FIELDS, KLING)
     version = task_input.get("version")
-    versions = (CURRENT_VERSION,)
+    versions: tuple[str, ...] = (CURRENT_VERSION,)
     if task_type == "video_generation":
         versions += OLDER_VERSIONS
     if version not in versions:
