@@ -15,7 +15,15 @@ from providers.sandbox import rules
 from providers.sandbox.images import FetchedImage, fetch_image
 from providers.sandbox.outputs import SAMPLE_SIZE, ZERO_TIME, output_for
 
-__all__ = ["FAIL_MARKER", "SAMPLE_SIZE", "ZERO_TIME", "Sandbox", "SandboxTask"]
+__all__ = [
+    "FAIL_MARKER",
+    "SAMPLE_SIZE",
+    "ZERO_TIME",
+    "CancelRefusedError",
+    "Sandbox",
+    "SandboxTask",
+    "TaskNotFoundError",
+]
 
 FAIL_MARKER = "[sandbox:fail]"  # put in a script to make that task fail
 FAILURE_ERROR = {
