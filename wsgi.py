@@ -22,6 +22,7 @@ def sandbox() -> Flask:
             time_scale=settings.sandbox_time_scale,
             fail_rate=settings.sandbox_fail_rate,
             runtime_spread=settings.sandbox_runtime_spread,
+            fetch_images=settings.sandbox_fetch_images,
         ),
         faults=FaultPlan.parse(settings.sandbox_faults),
     )

@@ -67,6 +67,7 @@ class Settings:
     sandbox_runtime_spread: float  # each task's runtime is drawn within +/- this share
     sandbox_public_url: str
     sandbox_faults: str | None  # JSON, see providers/sandbox/faults.py
+    sandbox_fetch_images: bool  # the sandbox downloads and checks input images, as PiAPI does
     data_dir: str
     sweep_interval_s: float
     sweep_queued_grace_s: float
@@ -142,6 +143,7 @@ class Settings:
             sandbox_runtime_spread=float(env("SANDBOX_RUNTIME_SPREAD", "0")),
             sandbox_public_url=env("SANDBOX_PUBLIC_URL", sandbox_url),
             sandbox_faults=env.get("SANDBOX_FAULTS"),
+            sandbox_fetch_images=env("SANDBOX_FETCH_IMAGES", "0") == "1",
             data_dir=data_dir,
             sweep_interval_s=float(env("SWEEP_INTERVAL_SECONDS", "30")),
             sweep_queued_grace_s=float(env("SWEEP_QUEUED_GRACE_SECONDS", "60")),

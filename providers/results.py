@@ -65,6 +65,9 @@ class TaskResult:
     error_code: str | None = None
     error_message: str | None = None
     ended_at: dt.datetime | None = None  # PiAPI's meta.ended_at, when it gives a real one
+    # meta.usage.consume: what PiAPI charged so far (10,000,000 points = 1 USD); 0 until
+    # it completes, None when the body does not say.
+    usage_points: int | None = None
 
     @property
     def is_final(self) -> bool:
@@ -74,9 +77,10 @@ class TaskResult:
 
 def task_from_envelope(body: Any) -> Mapping[str, Any]:
     """The task object from a GET/POST envelope {code, message, data} or a webhook {data}."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
         raise MalformedTaskError("no task object under `data`")
-    return body["data"]
+    return data
 
 
 def parse_task(task: Mapping[str, Any]) -> TaskResult:
@@ -85,7 +89,8 @@ def parse_task(task: Mapping[str, Any]) -> TaskResult:
     raw_status = task.get("status")
     if not isinstance(task_id, str) or not task_id or not isinstance(raw_status, str):
         raise MalformedTaskError("task object lacks task_id or status")
-    output = task.get("output") if isinstance(task.get("output"), Mapping) else {}
+    raw_output = task.get("output")
+    output: Mapping[str, Any] = raw_output if isinstance(raw_output, Mapping) else {}
     media = _media(output)
     state = _STATES.get(raw_status.strip().lower(), RemoteState.RUNNING)
     # A final video URL is the task's real verdict even while status still lags.
@@ -104,17 +109,20 @@ def parse_task(task: Mapping[str, Any]) -> TaskResult:
         error_code=code if state is RemoteState.FAILED else None,
         error_message=message if state is RemoteState.FAILED else None,
         ended_at=_ended_at(task.get("meta")) if state in _FINAL else None,
+        usage_points=_usage_points(task.get("meta")),
     )
 
 
 def _media(output: Mapping[str, Any]) -> Media:
-    # Luma: objects {url, width, height}. Hunyuan/WanX: output.video_url, or
-    # output.video as a string or object. Kling: works[0].video / works[0].cover.
+    # Luma: objects {url, width, height}. Hunyuan/WanX/Skyreels: output.video_url.
+    # Kling 3.0, turbo, Veo, Sora 2: output.video as a string ("" while pending). Older
+    # Kling: works[0].video / works[0].cover. Hailuo: video_url, download_url, cover_url
+    # and top-level width/height. Anything else reads as no media: the raw body is kept
+    # and a completed task without a video fails as provider_output_missing.
     video = output.get("video")
-    video_obj = video if isinstance(video, Mapping) else {}
+    video_obj = _mapping(video)
     work = _first_work(output)
-    work_video = work.get("video") if isinstance(work.get("video"), Mapping) else {}
-    work_cover = work.get("cover") if isinstance(work.get("cover"), Mapping) else {}
+    work_video, work_cover = _mapping(work.get("video")), _mapping(work.get("cover"))
     video_url = (
         _url(output.get("video_url"))
         or _url(video)
@@ -124,21 +132,28 @@ def _media(output: Mapping[str, Any]) -> Media:
     )
     return Media(
         video_url=video_url,
-        video_raw_url=_url_of(output.get("video_raw")),
+        video_raw_url=_url_of(output.get("video_raw")) or _url(output.get("download_url")),
         thumbnail_url=_url_of(output.get("thumbnail"))
         or _url(output.get("thumbnail_url"))
+        or _url(output.get("cover_url"))
         or _url(work_cover.get("resource")),
         last_frame_url=_url_of(output.get("last_frame")),
-        width=_int(video_obj.get("width")) or _int(work_video.get("width")),
-        height=_int(video_obj.get("height")) or _int(work_video.get("height")),
+        width=_int(video_obj.get("width"))
+        or _int(work_video.get("width"))
+        or _int(output.get("width")),
+        height=_int(video_obj.get("height"))
+        or _int(work_video.get("height"))
+        or _int(output.get("height")),
     )
 
 
 def _first_work(output: Mapping[str, Any]) -> Mapping[str, Any]:
     works = output.get("works")
-    if isinstance(works, list) and works and isinstance(works[0], Mapping):
-        return works[0]
-    return {}
+    return _mapping(works[0]) if isinstance(works, list) and works else {}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _url(value: Any) -> str | None:
@@ -156,10 +171,22 @@ def _int(value: Any) -> int | None:
 
 
 def _progress(task: Mapping[str, Any], output: Mapping[str, Any]) -> int | None:
-    for value in (output.get("progress"), task.get("progress")):
+    # Hailuo says output.percent; others output.progress or a top-level progress.
+    for value in (output.get("progress"), output.get("percent"), task.get("progress")):
         if isinstance(value, int | float) and not isinstance(value, bool):
             return max(0, min(100, int(value)))
     return None
+
+
+def _usage_points(meta: Any) -> int | None:
+    usage = meta.get("usage") if isinstance(meta, Mapping) else None
+    consume = usage.get("consume") if isinstance(usage, Mapping) else None
+    if isinstance(consume, bool) or not isinstance(consume, int | float) or consume < 0:
+        return None
+    # A float is read only when whole: NaN, infinities and fractions are unreadable.
+    if isinstance(consume, float) and not consume.is_integer():
+        return None
+    return int(consume)
 
 
 def _error(error: Any) -> tuple[str | None, str | None]:

@@ -23,6 +23,7 @@ _MEDIA = {
     "video.mp4": ("sample.mp4", "video/mp4"),
     "video_raw.mp4": ("sample.mp4", "video/mp4"),
     "thumbnail.jpg": ("thumbnail.jpg", "image/jpeg"),
+    "cover.jpg": ("thumbnail.jpg", "image/jpeg"),  # Hailuo's and older Kling's cover
     "last_frame.jpg": ("last_frame.jpg", "image/jpeg"),
 }
 

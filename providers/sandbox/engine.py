@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.sandbox import rules
+from providers.sandbox.images import FetchedImage, fetch_image
+from providers.sandbox.outputs import SAMPLE_SIZE, ZERO_TIME, output_for
+
+__all__ = [
+    "FAIL_MARKER",
+    "SAMPLE_SIZE",
+    "ZERO_TIME",
+    "CancelRefusedError",
+    "Sandbox",
+    "SandboxTask",
+    "TaskNotFoundError",
+]
 
 FAIL_MARKER = "[sandbox:fail]"  # put in a script to make that task fail
-ZERO_TIME = "0001-01-01T00:00:00Z"
-SAMPLE_SIZE = (320, 180)  # the sample video's frame size
 FAILURE_ERROR = {
     "code": 10000,
     "raw_message": "sandbox: generation failed",
@@ -46,6 +56,8 @@ class SandboxTask:
     fails: bool
     canceled_at: float | None = None
     polls: int = 0
+    images: tuple[FetchedImage, ...] = ()  # the input images fetched, with fetch_images
+    error: Mapping[str, Any] | None = None  # why it fails, when not FAILURE_ERROR
 
 
 @dataclass
@@ -57,6 +69,10 @@ class Sandbox:
     fail_rate: float = 0.0
     # PiAPI's runtimes vary from task to task: each is drawn within +/- this share.
     runtime_spread: float = 0.0
+    # Download each input image at create, as PiAPI does; a bad one fails the task.
+    # Off by default: tests and local runs send URLs nothing serves.
+    fetch_images: bool = False
+    image_timeout_s: float = 5.0
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     _tasks: dict[str, SandboxTask] = field(default_factory=dict)
@@ -76,12 +92,14 @@ class Sandbox:
     def create(self, body: Any) -> dict[str, Any]:
         """Accept a create-task body (or raise rules.RequestRejectedError); answer its envelope."""
         accepted = rules.check_request(body)
-        runtime = rules.RUNTIME_S[(accepted.model, accepted.task_type)] * self.time_scale
+        runtime = accepted.runtime_s * self.time_scale
         if self.runtime_spread:
             runtime *= self.rng.uniform(1 - self.runtime_spread, 1 + self.runtime_spread)
         # Some tasks wait a while in pending/staged before running, as on PiAPI.
         pending = runtime * self.rng.uniform(0.05, 0.2)
-        prompt = str(body["input"]["prompt"])
+        prompt = str(body["input"].get("prompt", ""))
+        images = self._fetch_images(accepted)
+        unusable = next((image for image in images if image.error), None)
         task = SandboxTask(
             task_id=str(uuid.uuid4()),
             accepted=accepted,
@@ -89,13 +107,26 @@ class Sandbox:
             created_wall=dt.datetime.now(dt.UTC),
             created_mono=self.clock(),
             pending_s=pending,
-            run_s=runtime - pending,
-            fails=FAIL_MARKER in prompt or self.rng.random() < self.fail_rate,
+            # An image PiAPI cannot use fails the task as soon as it would start.
+            run_s=0.0 if unusable else runtime - pending,
+            fails=unusable is not None
+            or FAIL_MARKER in prompt
+            or self.rng.random() < self.fail_rate,
+            images=images,
+            error=_image_error(unusable.error) if unusable and unusable.error else None,
         )
         with self._lock:
             self.create_calls += 1
             self._tasks[task.task_id] = task
         return self._envelope(task)
+
+    def _fetch_images(self, accepted: rules.Accepted) -> tuple[FetchedImage, ...]:
+        if not self.fetch_images:
+            return ()
+        return tuple(
+            fetch_image(name, url, timeout_s=self.image_timeout_s)
+            for name, url in accepted.images.items()
+        )
 
     def get(self, task_id: str, *, count: bool = True) -> dict[str, Any]:
         """The task envelope as GET /api/v1/task/{id} answers it.
@@ -139,13 +170,15 @@ class Sandbox:
                 "task_id": t.task_id,
                 "model": t.accepted.model,
                 "task_type": t.accepted.task_type,
-                "prompt": t.body["input"]["prompt"],
+                "prompt": t.body["input"].get("prompt", ""),
                 "input": dict(t.body["input"]),
                 "status": self._status(t),
                 "outcome": self.outcome(t.task_id),
                 "polls": t.polls,
                 # When it ends (or ended) on the sandbox's clock: the bench's detection lag.
                 "ends_at": self._wall(t, t.pending_s + t.run_s),
+                # What each input image URL served, with fetch_images (else empty).
+                "images": [image.as_dict() for image in t.images],
             }
             for t in tasks
         ]
@@ -169,8 +202,7 @@ class Sandbox:
 
     def _envelope(self, task: SandboxTask) -> dict[str, Any]:
         status = self._status(task)
-        key = (task.accepted.model, task.accepted.task_type)
-        points = rules.POINTS.get(key, rules.DEFAULT_POINTS)
+        points = task.accepted.points
         started = self._wall(task, task.pending_s) if status != "pending" else ZERO_TIME
         ended = (
             self._wall(task, task.pending_s + task.run_s)
@@ -179,12 +211,10 @@ class Sandbox:
         )
         error = {"code": 0, "raw_message": "", "message": "", "detail": None}
         if status == "failed":
-            error = (
-                dict(FAILURE_ERROR)
-                if task.canceled_at is None
-                else {**FAILURE_ERROR, "message": "task canceled"}
-            )
-        data = {
+            error = dict(task.error or FAILURE_ERROR)
+            if task.canceled_at is not None:
+                error = {**FAILURE_ERROR, "message": "task canceled"}
+        data: dict[str, Any] = {
             "task_id": task.task_id,
             "model": task.accepted.model,
             "task_type": task.accepted.task_type,
@@ -214,28 +244,23 @@ class Sandbox:
         return {"code": 200, "message": "success", "data": data}
 
     def _output(self, task: SandboxTask, status: str) -> dict[str, Any] | None:
-        done = status == "completed"
-        base = f"{self.public_url.rstrip('/')}/media/{task.task_id}"
-        if task.accepted.model == "luma":
-            width, height = SAMPLE_SIZE
-
-            def obj(name: str) -> dict[str, Any] | None:
-                return {"url": f"{base}/{name}", "width": width, "height": height} if done else None
-
-            return {
-                "prompt": task.body["input"]["prompt"] if done else "",
-                "internal_state": "completed" if done else "",
-                "created_at": ZERO_TIME,
-                "video": obj("video.mp4"),
-                "video_raw": obj("video_raw.mp4"),
-                "thumbnail": obj("thumbnail.jpg"),
-                "last_frame": obj("last_frame.jpg"),
-            }
-        # Hunyuan and WanX: output.video_url, as every integration reads it.
-        return {"video_url": f"{base}/video.mp4"} if done else None
+        run_elapsed = self.clock() - task.created_mono - task.pending_s
+        done_share = min(1.0, max(0.0, run_elapsed / task.run_s)) if task.run_s > 0 else 0.0
+        return output_for(
+            task.accepted.model,
+            task.body["input"],
+            status,
+            done_share,
+            f"{self.public_url.rstrip('/')}/media/{task.task_id}",
+        )
 
     def _wall(self, task: SandboxTask, offset_s: float) -> str:
         return _rfc3339_nanos(task.created_wall + dt.timedelta(seconds=offset_s))
+
+
+def _image_error(reason: str) -> dict[str, Any]:
+    # PiAPI's failed-task error, saying which image it could not use and why.
+    return {"code": 10000, "raw_message": reason, "message": reason, "detail": None}
 
 
 def _rfc3339_nanos(when: dt.datetime) -> str:

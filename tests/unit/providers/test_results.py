@@ -16,15 +16,12 @@ from providers.results import (
     task_from_envelope,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "piapi" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "piapi_examples"
 VIDEO = "https://img.theapi.app/ephemeral/abc.mp4"
 
 
 def _example(name: str) -> Any:
-    path = EXAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return json.loads(path.read_text())
+    return json.loads((EXAMPLES / name).read_text())
 
 
 def _task(**fields: Any) -> dict[str, Any]:
@@ -344,3 +341,124 @@ def test_an_unfinished_task_has_no_end_time_even_if_meta_says_one() -> None:
     task = _task(status="processing", meta={"ended_at": "2026-01-07T01:37:08Z"})
 
     assert parse_task(task).ended_at is None
+
+
+# --- the newer families (MODELS.md) -------------------------------------------------
+
+
+def _hailuo_output(**values: Any) -> dict[str, Any]:
+    empty = {"video_url": "", "download_url": "", "cover_url": "", "width": 0, "height": 0}
+    return {**empty, "percent": 0, **values}
+
+
+def test_hailuo_completed_reads_cover_size_and_download() -> None:
+    output = _hailuo_output(
+        video_url=VIDEO,
+        download_url="https://img.theapi.app/ephemeral/abc-download.mp4",
+        cover_url="https://img.theapi.app/ephemeral/abc.jpg",
+        width=1280,
+        height=720,
+        percent=100,
+    )
+
+    result = parse_task(_task(model="hailuo", output=output))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.media == Media(
+        video_url=VIDEO,
+        video_raw_url="https://img.theapi.app/ephemeral/abc-download.mp4",
+        thumbnail_url="https://img.theapi.app/ephemeral/abc.jpg",
+        width=1280,
+        height=720,
+    )
+    assert result.progress == 100
+
+
+@pytest.mark.parametrize(("status", "percent"), [("pending", 0), ("processing", 37)])
+def test_hailuo_unfinished_has_no_media_and_percent_as_progress(status: str, percent: int) -> None:
+    result = parse_task(
+        _task(model="hailuo", status=status, output=_hailuo_output(percent=percent))
+    )
+
+    assert result.state is not RemoteState.COMPLETED
+    assert result.media == Media()
+    assert result.progress == percent
+
+
+@pytest.mark.parametrize("output", [{"video": ""}, None, {}], ids=["empty-string", "null", "{}"])
+@pytest.mark.parametrize("status", ["pending", "processing"])
+def test_video_string_pending_forms_are_not_a_video(output: Any, status: str) -> None:
+    result = parse_task(_task(model="kling", status=status, output=output))
+
+    assert result.media.video_url is None
+    assert result.state is not RemoteState.COMPLETED
+
+
+@pytest.mark.parametrize("model", ["kling", "kling-turbo", "veo3", "veo3.1", "sora2"])
+def test_video_string_completed(model: str) -> None:
+    result = parse_task(_task(model=model, output={"video": VIDEO}))
+
+    assert result.state is RemoteState.COMPLETED
+    assert result.media == Media(video_url=VIDEO)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"video": [VIDEO]},
+        {"videos": [{"url": VIDEO}]},
+        {"video": {"uri": VIDEO}},
+        {"video": {"url": 5, "width": "wide"}},
+        {"works": "none", "video_url": {"url": VIDEO}},
+        VIDEO,
+        [VIDEO],
+        42,
+    ],
+    ids=["list", "videos", "uri", "bad-url", "junk", "string", "array", "number"],
+)
+def test_unreadable_veo_output_keeps_the_raw_body_and_no_video(output: Any) -> None:
+    task = _task(model="veo3", task_type="veo3-video", output=output)
+
+    result = parse_task(task)
+
+    # The worker fails such a job as provider_output_missing, storing result.raw.
+    assert result.state is RemoteState.COMPLETED
+    assert result.media.video_url is None
+    assert result.raw is task
+
+
+@pytest.mark.parametrize(
+    ("meta", "points"),
+    [
+        ({"usage": {"type": "point", "frozen": 3_200_000, "consume": 3_200_000}}, 3_200_000),
+        ({"usage": {"type": "point", "frozen": 2_000_000, "consume": 0}}, 0),
+        ({"usage": {"consume": 7_200_000.0}}, 7_200_000),
+        ({"usage": {"consume": 1.5}}, None),
+        ({"usage": {"consume": "3200000"}}, None),
+        ({"usage": {"consume": True}}, None),
+        ({"usage": {"consume": -1}}, None),
+        ({"usage": {"consume": float("nan")}}, None),
+        ({"usage": {"frozen": 2_000_000}}, None),
+        ({"usage": None}, None),
+        ({"usage": "2000000"}, None),
+        ({"account_id": 0, "completed_at": ""}, None),  # the older, smaller meta
+        ({}, None),
+        (None, None),
+        ("meta", None),
+    ],
+)
+def test_usage_points_come_from_meta_usage_consume(meta: Any, points: int | None) -> None:
+    assert parse_task(_task(output={"video_url": VIDEO}, meta=meta)).usage_points == points
+
+
+def test_a_task_without_meta_parses_with_unknown_usage() -> None:
+    result = parse_task(_task(output={"video_url": VIDEO}))
+
+    assert result.usage_points is None
+    assert result.media.video_url == VIDEO
+
+
+def test_the_published_luma_task_consumed_2_000_000_points() -> None:
+    body = _example("luma_video_generation_webhook_completed.json")
+
+    assert parse_task(task_from_envelope(body)).usage_points == 2_000_000
