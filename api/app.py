@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import account, piapi_webhooks, videos
 from api.auth import install_auth
 from api.cli import register_cli
-from api.errors import JobsApi, error_body, register_error_handlers
+from api.errors import JobsApi, register_error_handlers
 from api.health import install_readiness
 from api.job_body import use_storage_urls
 from api.library import install_library_page
 from api.metrics import install_metrics
+from api.request_guards import install_request_guards
 from infra import log_context
 from infra.messages import CeleryMessages, Messages, sender_app
 from infra.settings import Settings, get_settings
@@ -22,7 +23,6 @@ from models.db import make_engine, make_session_factory
 from providers.storage import open_storage
 from providers.storage.local import LocalStorage
 
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
 DOCS_ASSETS = "/api/docs-assets/"
 
 
@@ -68,18 +68,11 @@ def create_app(
         log_context.clear()
         log_context.bind(job_id=(request.view_args or {}).get("video_id"))
 
+    install_request_guards(app)
+
     @app.before_request
-    def _require_json() -> Any:
-        if request.method in _BODY_METHODS and request.content_length and not request.is_json:
-            return error_body("unsupported_media_type", "Send the body as application/json."), 415
-        if (
-            request.method in _BODY_METHODS
-            and not request.content_length
-            and request.path in ("/api/video/generate",)
-        ):
-            return error_body("unsupported_media_type", "Send the body as application/json."), 415
+    def _open_session() -> None:
         g.db = factory()
-        return None
 
     install_auth(app, factory, cache_ttl_s=settings.auth_cache_s)
 
@@ -87,11 +80,6 @@ def create_app(
     def _close_session(_exc: BaseException | None) -> None:
         if (db := g.pop("db", None)) is not None:
             db.close()  # anything not committed is rolled back here
-
-    @app.after_request
-    def _no_sniff(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return resp
 
     api = JobsApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

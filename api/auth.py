@@ -87,6 +87,8 @@ def install_auth(app: Flask, factory: sessionmaker[Session], *, cache_ttl_s: flo
         path = request.path
         if not path.startswith("/api/") or path.startswith(PUBLIC):
             return
+        if request.routing_exception is not None:
+            return  # no such route (404) or method (405): nothing to authenticate for
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise UnauthorizedError("Send your API key as `Authorization: Bearer <key>`.")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -100,8 +100,19 @@ class JobsApi(Api):  # type: ignore[misc]
         if status >= 500:
             body = error_body("internal_error", "Something went wrong on our side.")
             return body, status, headers
-        message = data.get("message") or error.description or error.name
+        message = data.get("message") or _our_message(status) or error.description or error.name
         return error_body(ERROR_CODES.get(status, "error"), str(message)), status, headers
+
+
+def _our_message(status: int) -> str | None:
+    # Werkzeug's stock texts talk about "the server" and spelling; ours say what to do.
+    if status == 404:
+        return f"No route {request.method} {request.path}; the routes are in /api/openapi.json."
+    if status == 405:
+        return f"{request.path} does not take {request.method}; see the Allow header."
+    if status == 413:
+        return f"The body is larger than this route takes ({request.max_content_length} bytes)."
+    return None
 
 
 def _flatten(messages: Mapping[str, Any]) -> dict[str, Any]:
