@@ -20,7 +20,7 @@ from models.jobs import Job
 from models.tiers import TIERS
 from providers.prompts import build_prompt
 from providers.selection import ModeNotSupportedError, TierNotAllowedError, select_provider
-from providers.url_guard import refusal
+from providers.url_guard import NON_PUBLIC, refusal
 
 
 class IdempotencyConflictError(APIError):
@@ -130,4 +130,9 @@ def _check_webhook_url(url: str | None) -> None:
     allow_private = current_app.extensions["settings"].webhook_allow_private
     if (why := refusal(url, allow_private=allow_private)) is not None:
         message = f"webhook_url is refused: {why}."
+        if why == NON_PUBLIC:
+            # The one refusal a developer meets with a receiver next to `make up`.
+            message += (
+                " For a receiver on this machine in development, set WEBHOOK_ALLOW_PRIVATE=1."
+            )
         raise InvalidRequestError(message, fields={"webhook_url": [message]})

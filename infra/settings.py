@@ -78,6 +78,7 @@ class Settings:
     # the composition roots can create the folder and the metrics views can read it.
     metrics_dir: str | None
     worker_metrics_port: int | None  # a Celery worker serves its /metrics here
+    worker_metrics_host: str  # ... on this address (compose: 0.0.0.0, inside the container)
     log_format: str = "json"  # json (one object per line) or text
     ready_timeout_s: float = 2.0  # /readyz: how long the database and the broker may take
 
@@ -158,6 +159,7 @@ class Settings:
             worker_metrics_port=(
                 int(port) if (port := env.get("WORKER_METRICS_PORT")) is not None else None
             ),
+            worker_metrics_host=env("WORKER_METRICS_HOST", "127.0.0.1"),
             log_format=env("LOG_FORMAT", "json").lower(),
             ready_timeout_s=float(env("READY_TIMEOUT_SECONDS", "2")),
         )

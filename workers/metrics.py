@@ -27,9 +27,11 @@ def serve_worker_metrics(settings: Settings) -> int | None:
     if port is None:
         return None
     try:
-        start_http_server(port, registry=scrape_registry(settings.metrics_dir))
+        start_http_server(
+            port, addr=settings.worker_metrics_host, registry=scrape_registry(settings.metrics_dir)
+        )
     except OSError as exc:
         log.warning("worker metrics not served: port %s: %s", port, exc.strerror or exc)
         return None
-    log.info("worker metrics at http://0.0.0.0:%s/metrics", port)
+    log.info("worker metrics at http://%s:%s/metrics", settings.worker_metrics_host, port)
     return port

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from infra.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -122,3 +124,35 @@ def test_flower_takes_its_login_from_the_environment_and_refuses_to_start_withou
     assert "FLOWER_UNAUTHENTICATED_API" not in flower["environment"]
     up = (ROOT / "bin" / "up").read_text()
     assert "export FLOWER_BASIC_AUTH" in up
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name:
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def test_make_up_listens_on_loopback_only_and_compose_inside_its_containers() -> None:
+    procfile = _procfile()
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, argv in procfile.items():
+        for flag in ("--bind", "--address"):
+            if (value := _option(argv, flag)) is not None:
+                assert value.startswith("127.0.0.1"), (name, value)
+                compose = _option(services[name]["command"], flag)
+                assert compose is not None and compose.startswith("0.0.0.0"), name
+    # Worker metrics: loopback unless told otherwise; compose tells its containers otherwise.
+    assert Settings.from_env({}).worker_metrics_host == "127.0.0.1"
+    app_env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["x-app"]["environment"]
+    assert app_env["WORKER_METRICS_HOST"] == "0.0.0.0"
+
+
+def test_each_gunicorn_of_make_up_has_a_control_socket_of_its_own() -> None:
+    sockets = [
+        _option(argv, "--control-socket") for argv in _procfile().values() if argv[0] == "gunicorn"
+    ]
+    assert len(sockets) == 2 and None not in sockets
+    assert len(set(sockets)) == len(sockets)

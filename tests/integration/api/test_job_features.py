@@ -103,7 +103,11 @@ def test_a_refused_webhook_url_does_not_say_where_it_points(client, db) -> None:
     resp = client.post("/api/video/generate", json=body)
     assert resp.status_code == 422
     (message,) = resp.get_json()["error"]["fields"]["webhook_url"]
-    assert message == "webhook_url is refused: its host resolves to a non-public address."
+    assert message == (
+        "webhook_url is refused: its host resolves to a non-public address."
+        " For a receiver on this machine, in development: WEBHOOK_ALLOW_PRIVATE=1."
+    )
+    assert "7f00" not in message and "127.0.0.1" not in message
 
 
 def test_private_webhook_urls_are_allowed_when_configured(make_client, db) -> None:
