@@ -133,6 +133,6 @@ def _check_webhook_url(url: str | None) -> None:
         if why == NON_PUBLIC:
             # The one refusal a developer meets with a receiver next to `make up`.
             message += (
-                " For a receiver on this machine in development, set WEBHOOK_ALLOW_PRIVATE=1."
+                " For a receiver on this machine, in development: WEBHOOK_ALLOW_PRIVATE=1."
             )
         raise InvalidRequestError(message, fields={"webhook_url": [message]})
