@@ -132,7 +132,5 @@ def _check_webhook_url(url: str | None) -> None:
         message = f"webhook_url is refused: {why}."
         if why == NON_PUBLIC:
             # The one refusal a developer meets with a receiver next to `make up`.
-            message += (
-                " For a receiver on this machine, in development: WEBHOOK_ALLOW_PRIVATE=1."
-            )
+            message += " For a receiver on this machine, in development: WEBHOOK_ALLOW_PRIVATE=1."
         raise InvalidRequestError(message, fields={"webhook_url": [message]})
