@@ -15,8 +15,9 @@ from models.jobs import Job, StorageState
 from providers.guarded_http import guarded_session
 from providers.sandbox.app import MEDIA_DIR
 from providers.storage.local import LocalStorage
+from tests.fake_network import FakeDNS, Network, Server, install_network, serving
 from tests.stack import free_port
-from workers.storing import StoreError, fail_or_retry, store_once
+from workers.storing import KINDS, Fetched, StoreError, fail_or_retry, fetch, store_once
 
 SAMPLE = (MEDIA_DIR / "sample.mp4").read_bytes()
 THUMB = (MEDIA_DIR / "thumbnail.jpg").read_bytes()
@@ -51,6 +52,14 @@ def origin() -> Iterator[Origin]:
     served = Origin()
     yield served
     served.server.shutdown()
+    served.server.server_close()
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    # Closed after the test: a pooled connection left to the garbage collector is a warning.
+    with requests.Session() as session:
+        yield session
 
 
 @pytest.fixture
@@ -67,7 +76,7 @@ def _files(storage: LocalStorage) -> list[Path]:
 
 
 def test_a_video_and_thumbnail_are_stored_byte_identical_with_checksums(
-    session_factory, make_job, origin, storage
+    session_factory, make_job, origin, storage, http
 ) -> None:
     origin.files["/v.mp4"] = (200, "video/mp4", SAMPLE)
     origin.files["/t.jpg"] = (200, "image/jpeg", THUMB)
@@ -78,7 +87,7 @@ def test_a_video_and_thumbnail_are_stored_byte_identical_with_checksums(
         thumbnail_url=f"{origin.base}/t.jpg",
     )
 
-    files = store_once(session_factory, storage, requests.Session(), job_id, max_bytes=10**7)
+    files = store_once(session_factory, storage, http, job_id, max_bytes=10**7)
 
     assert set(files) == {"video", "thumbnail"}
     assert storage.path(files["video"]["key"]).read_bytes() == SAMPLE
@@ -118,7 +127,7 @@ def test_a_guarded_session_refuses_the_sandbox_without_allow_private(
 
 
 def test_a_missing_thumbnail_is_made_from_the_first_frame(
-    session_factory, make_job, origin, storage
+    session_factory, make_job, origin, storage, http
 ) -> None:
     import shutil
 
@@ -127,7 +136,7 @@ def test_a_missing_thumbnail_is_made_from_the_first_frame(
     origin.files["/v.mp4"] = (200, "video/mp4", SAMPLE)
     job_id = _completed(session_factory, make_job, video_url=f"{origin.base}/v.mp4")
 
-    files = store_once(session_factory, storage, requests.Session(), job_id, max_bytes=10**7)
+    files = store_once(session_factory, storage, http, job_id, max_bytes=10**7)
 
     assert files["thumbnail"]["made_by_us"] is True
     assert storage.path(files["thumbnail"]["key"]).read_bytes()[:3] == b"\xff\xd8\xff"
@@ -145,7 +154,7 @@ def test_a_missing_thumbnail_is_made_from_the_first_frame(
     ids=["404", "html-page", "html-posing-as-video", "wrong-type", "too-big"],
 )
 def test_bad_sources_fail_the_storage_after_the_retries_and_leave_nothing(
-    session_factory, make_job, origin, storage, served, reason
+    session_factory, make_job, origin, storage, served, reason, http
 ) -> None:
     origin.files["/v.mp4"] = served
     origin.files["/t.jpg"] = (200, "image/jpeg", THUMB)
@@ -158,9 +167,7 @@ def test_bad_sources_fail_the_storage_after_the_retries_and_leave_nothing(
     waits = []
     for _ in range(3):
         with pytest.raises(StoreError) as caught:
-            store_once(
-                session_factory, storage, requests.Session(), job_id, max_bytes=len(SAMPLE) - 1
-            )
+            store_once(session_factory, storage, http, job_id, max_bytes=len(SAMPLE) - 1)
         waits.append(
             fail_or_retry(
                 session_factory, job_id, str(caught.value), max_attempts=3, wait_s=lambda n: 2.0**n
@@ -175,11 +182,11 @@ def test_bad_sources_fail_the_storage_after_the_retries_and_leave_nothing(
         assert (job.status, job.storage_state, job.storage_attempts) == ("completed", "failed", 3)
         assert reason in job.storage_error
     # a late, duplicated store message finds nothing to do
-    assert store_once(session_factory, storage, requests.Session(), job_id, max_bytes=10**7) is None
+    assert store_once(session_factory, storage, http, job_id, max_bytes=10**7) is None
 
 
 def test_a_failing_second_file_removes_the_first(
-    session_factory, make_job, origin, storage
+    session_factory, make_job, origin, storage, http
 ) -> None:
     origin.files["/v.mp4"] = (200, "video/mp4", SAMPLE)
     origin.files["/t.jpg"] = (200, "image/jpeg", THUMB)
@@ -198,7 +205,7 @@ def test_a_failing_second_file_removes_the_first(
 
     flaky = Flaky(str(storage.root), public_base="http://api.test/media")
     with pytest.raises(StoreError, match="storage refused"):
-        store_once(session_factory, flaky, requests.Session(), job_id, max_bytes=10**7)
+        store_once(session_factory, flaky, http, job_id, max_bytes=10**7)
     assert _files(storage) == []
 
 
@@ -228,21 +235,96 @@ class BigOrigin:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def test_memory_stays_flat_while_storing_500_mb(session_factory, make_job, storage) -> None:
+def test_memory_stays_flat_while_storing_500_mb(session_factory, make_job, storage, http) -> None:
     import tracemalloc
 
     big = BigOrigin()
     job_id = _completed(session_factory, make_job, video_url=big.url)
     tracemalloc.start()
     try:
-        files = store_once(session_factory, storage, requests.Session(), job_id, max_bytes=10**9)
+        files = store_once(session_factory, storage, http, job_id, max_bytes=10**9)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
         big.server.shutdown()
+        big.server.server_close()
 
     assert files["video"]["size"] == BigOrigin.SIZE
     assert storage.path(files["video"]["key"]).stat().st_size == BigOrigin.SIZE
     # Streaming in 1 MiB chunks: the peak is a few chunks, never the file.
     print(f"peak Python memory while storing 500 MB: {peak / 2**20:.1f} MiB")  # noqa: T201
     assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+# Downloads go through the guard: a redirect into our network is refused, never followed.
+
+PUBLIC = "93.184.216.34"
+VIDEO = next(kind for kind in KINDS if kind.name == "video")
+
+
+@pytest.fixture
+def network(monkeypatch: pytest.MonkeyPatch) -> Network:
+    return install_network(monkeypatch)
+
+
+@pytest.fixture
+def server(network: Network) -> Iterator[Server]:
+    """PiAPI's file host: files.test, a public address that leads to this local server."""
+    with serving() as served:
+        network.route(PUBLIC, 80, served.port)
+        served.replies["/v.mp4"] = (200, {"Content-Type": "video/mp4"}, SAMPLE)
+        yield served
+
+
+def _fetch(url: str, into: Path, dns: FakeDNS) -> Fetched:
+    http = guarded_session(allow_private=False, resolve=dns)
+    return fetch(http, url, VIDEO, into=into, max_bytes=10**7)
+
+
+def test_a_redirect_to_a_public_host_is_downloaded(
+    network: Network, server: Server, tmp_path: Path
+) -> None:
+    server.redirect("/go", "http://files.test/v.mp4")
+    dns = FakeDNS({"files.test": [PUBLIC]})
+
+    got = _fetch("http://files.test/go", tmp_path, dns)
+
+    assert got.path.read_bytes() == SAMPLE
+    assert dns.calls == ["files.test", "files.test"]
+    assert network.targets == [(PUBLIC, 80), (PUBLIC, 80)]
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "127.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:0:127.0.0.1]",
+        "[2002:7f00:1::]",
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b::a9fe:a9fe]",  # 169.254.169.254, the metadata service, through NAT64
+        "localhost.test",
+    ],
+)
+def test_a_redirect_into_our_network_is_refused(
+    network: Network, server: Server, tmp_path: Path, inside: str
+) -> None:
+    # The server's real port: without the guard, only the fake network would stand between.
+    server.redirect("/go", f"http://{inside}:{server.port}/v.mp4")
+    dns = FakeDNS({"files.test": [PUBLIC], "localhost.test": ["127.0.0.1"]})
+
+    with pytest.raises(StoreError) as caught:
+        _fetch("http://files.test/go", tmp_path, dns)
+
+    assert str(caught.value) == "video: download refused: its host resolves to a non-public address"
+    assert network.targets == [(PUBLIC, 80)]  # never a connection to the inside address
+    assert server.seen == [("/go", "files.test")]
+
+
+def test_a_url_that_points_inside_is_refused_before_connecting(
+    network: Network, tmp_path: Path
+) -> None:
+    dns = FakeDNS({"files.test": ["10.0.0.7"]})
+    with pytest.raises(StoreError, match="download refused"):
+        _fetch("http://files.test/v.mp4", tmp_path, dns)
+    assert network.targets == []

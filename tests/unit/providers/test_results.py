@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ from providers.results import (
     parse_task,
     task_from_envelope,
 )
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "piapi_examples"
 VIDEO = "https://img.theapi.app/ephemeral/abc.mp4"
 
 

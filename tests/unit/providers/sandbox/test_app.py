@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,8 @@ from flask.testing import FlaskClient
 
 from providers.sandbox.app import create_sandbox_app
 from providers.sandbox.engine import Sandbox
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "piapi_examples"
 REQUESTS = sorted(p.name for p in EXAMPLES.glob("*_request*.json"))
 KEY = {"x-api-key": "sandbox-key"}
 
@@ -126,8 +125,8 @@ def test_the_cover_is_served_as_the_thumbnail_jpeg(http: FlaskClient) -> None:
     }
     task_id = http.post("/api/v1/task", json=body, headers=KEY).get_json()["data"]["task_id"]
 
-    cover = http.get(f"/media/{task_id}/cover.jpg")
-    thumbnail = http.get(f"/media/{task_id}/thumbnail.jpg")
+    cover = http.get(f"/media/{task_id}/cover.jpg", buffered=True)
+    thumbnail = http.get(f"/media/{task_id}/thumbnail.jpg", buffered=True)
 
     assert cover.status_code == 200
     assert cover.mimetype == "image/jpeg"

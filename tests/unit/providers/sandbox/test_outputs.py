@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from providers.results import RemoteState, TaskResult, parse_task, task_from_envelope
 from providers.sandbox.engine import Sandbox
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "piapi_examples"
 PUBLIC = "http://sandbox.test"
 IMAGE = "https://example.com/face.png"
 

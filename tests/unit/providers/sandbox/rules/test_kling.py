@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from providers.sandbox.rules import I2V, T2V, RequestRejectedError, check_request
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "piapi_examples"
 IMAGE = "https://example.com/first.jpg"
 DROP = object()  # removes the field from the example's input
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from providers.sandbox.rules import I2V, T2V, RequestRejectedError, check_request
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "piapi_examples"
 T2V_EXAMPLE = "veo31_video_fast_txt2video_request.json"
 I2V_EXAMPLE = "veo3_video_fast_img2video_request.json"
 DROP = object()

@@ -40,7 +40,7 @@ def _directives(policy: str) -> dict[str, list[str]]:
 
 
 def test_the_page_is_public_html_with_a_strict_csp(tmp_path: Path) -> None:
-    answer = _client(_settings(tmp_path)).get("/library")
+    answer = _client(_settings(tmp_path)).get("/library", buffered=True)
 
     assert answer.status_code == 200
     assert answer.mimetype == "text/html"
@@ -66,7 +66,7 @@ def test_data_still_needs_the_key(tmp_path: Path) -> None:
     [("library.js", "text/javascript"), ("library.css", "text/css"), ("icon.svg", "image/svg+xml")],
 )
 def test_assets_are_served_from_the_package(tmp_path: Path, name: str, mimetype: str) -> None:
-    answer = _client(_settings(tmp_path)).get(f"/library/assets/{name}")
+    answer = _client(_settings(tmp_path)).get(f"/library/assets/{name}", buffered=True)
 
     assert answer.status_code == 200
     assert answer.mimetype == mimetype

@@ -6,7 +6,6 @@ import json
 import random
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,8 @@ from providers.sandbox.engine import (
     TaskNotFoundError,
 )
 from providers.sandbox.rules import I2V, T2V, RequestRejectedError, check_request
+from tests.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "piapi_examples"
 PUBLIC = "http://sandbox.test"
 IMAGE = "https://example.com/product.jpg"
 NANOS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -491,7 +490,9 @@ def test_app_cancel_pending_then_refuse(http: FlaskClient) -> None:
 def test_app_media_serves_an_mp4_for_a_known_task(http: FlaskClient) -> None:
     task_id = _create(http)
 
-    resp = http.get(f"/media/{task_id}/video.mp4")  # no key: players fetch it directly
+    resp = http.get(
+        f"/media/{task_id}/video.mp4", buffered=True
+    )  # no key: players fetch it directly
 
     assert resp.status_code == 200
     assert resp.mimetype == "video/mp4"
@@ -502,7 +503,9 @@ def test_app_media_serves_an_mp4_for_a_known_task(http: FlaskClient) -> None:
 def test_app_media_supports_range_requests(http: FlaskClient) -> None:
     task_id = _create(http)
 
-    resp = http.get(f"/media/{task_id}/video_raw.mp4", headers={"Range": "bytes=0-7"})
+    resp = http.get(
+        f"/media/{task_id}/video_raw.mp4", headers={"Range": "bytes=0-7"}, buffered=True
+    )
 
     assert resp.status_code == 206
     assert resp.data[4:8] == b"ftyp"
@@ -513,7 +516,7 @@ def test_app_media_supports_range_requests(http: FlaskClient) -> None:
 def test_app_media_serves_jpegs(http: FlaskClient, name: str) -> None:
     task_id = _create(http, LUMA)
 
-    resp = http.get(f"/media/{task_id}/{name}")
+    resp = http.get(f"/media/{task_id}/{name}", buffered=True)
 
     assert resp.status_code == 200
     assert resp.mimetype == "image/jpeg"
@@ -524,6 +527,6 @@ def test_app_media_serves_jpegs(http: FlaskClient, name: str) -> None:
 def test_app_media_404(http: FlaskClient, path: str) -> None:
     task_id = _create(http)
 
-    resp = http.get(path.format(id=task_id))
+    resp = http.get(path.format(id=task_id), buffered=True)
 
     assert resp.status_code == 404

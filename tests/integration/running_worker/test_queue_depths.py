@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from celeryconfig import QUEUE_NAMES, task_queues_for
 from infra.queue_depths import QueueDepthCollector
-from tests.integration.worker import rabbitmq
+from tests.integration.running_worker import rabbitmq
 
 REDIS_URL = "redis://127.0.0.1:6379/7"  # a db of its own (see the e2e modules' list)
 VHOST = "videogen_metrics_test"

@@ -12,8 +12,8 @@ from celeryconfig import QUEUE_NAMES, task_queues_for
 from infra.queue_depths import QueueDepthCollector
 from models.jobs import Job, Phase
 from tests.integration.conftest import SPEC_T2V
-from tests.integration.worker import rabbitmq
-from tests.integration.worker.conftest import live_app_client, worker_process
+from tests.integration.running_worker import rabbitmq
+from tests.integration.running_worker.conftest import live_app_client, worker_process
 from tests.stack import SandboxServer, wait_until
 
 HELD = 200  # countdown polls sent to show where they wait

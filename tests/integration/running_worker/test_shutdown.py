@@ -9,7 +9,7 @@ from celery import Celery
 
 from models.jobs import Job, Phase
 from tests.integration.conftest import SPEC_T2V
-from tests.integration.worker.conftest import live_app_client, worker_process
+from tests.integration.running_worker.conftest import live_app_client, worker_process
 from tests.stack import wait_until
 
 BROKER_URL = "redis://127.0.0.1:6379/13"
