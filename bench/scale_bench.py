@@ -33,7 +33,7 @@ from bench.scale_probe import (
     DEEP_PAGE,
     CountingNudges,
     cursor_for_page,
-    explain_library,
+    explain,
     headroom_to_make,
     library_path,
     sweep_once,
@@ -148,7 +148,7 @@ def _prepare(stack: Stack, rows: int, broker: str) -> Side:
         "vacuum_analyze_s": round(vacuum_s, 1),
         "checkpoint_s": round(checkpoint_s, 1),
         "table_mb": table_mb(engine),
-        "explain": explain_library(engine, USER_ID),
+        "explain": explain(engine, USER_ID),
     }
     return Side(rows, name, engine, key, broker, got)
 

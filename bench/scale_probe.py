@@ -67,8 +67,9 @@ def sweep_once(engine: Engine, nudges: CountingNudges) -> tuple[float, dict[str,
     return took, {f.name: len(getattr(report, f.name)) for f in dataclasses.fields(report)}
 
 
-# Today's library queries (api/videos.py), for EXPLAIN ANALYZE beside the figures.
-LIBRARY_SQL = {
+# Today's library queries (api/videos.py) and the sweep's one scan that no index serves
+# (models/jobs.expire_overdue, as a SELECT), for EXPLAIN ANALYZE beside the figures.
+QUERIES = {
     "total": "SELECT count(*) FROM video_generations WHERE user_id = :user_id",
     "page1": (
         "SELECT * FROM video_generations WHERE user_id = :user_id"
@@ -78,15 +79,18 @@ LIBRARY_SQL = {
         "SELECT * FROM video_generations WHERE user_id = :user_id"
         " ORDER BY created_at DESC, id DESC LIMIT :per_page OFFSET :offset"
     ),
+    "sweep_expire": (
+        "SELECT id, task_id FROM video_generations WHERE phase <> 'done' AND deadline_at < now()"
+    ),
 }
 
 
-def explain_library(engine: Engine, user_id: int) -> dict[str, list[str]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the library's queries for page 1 and the deep page."""
+def explain(engine: Engine, user_id: int) -> dict[str, list[str]]:
+    """EXPLAIN (ANALYZE, BUFFERS) of QUERIES: the library's pages and the sweep's scan."""
     params = {"user_id": user_id, "per_page": PER_PAGE, "offset": (DEEP_PAGE - 1) * PER_PAGE}
     found = {}
     with engine.connect() as conn:
-        for name, query in LIBRARY_SQL.items():
+        for name, query in QUERIES.items():
             plan = conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {query}"), params).scalars()
             found[name] = [str(line) for line in plan]
     return found

@@ -244,14 +244,15 @@ def seed_history(
             )
         )
         counted = conn.execute(RECOUNT, {"user_id": user_id}).scalar_one()
-        by_status = dict(
-            conn.execute(
+        by_status = {
+            str(status): int(count)
+            for status, count in conn.execute(
                 text("SELECT status, count(*) FROM video_generations GROUP BY status")
-            ).all()
-        )
+            )
+        }
     if counted != in_flight:
         raise RuntimeError(f"in_flight counter {counted}, but {in_flight} rows are processing")
-    return {str(k): int(v) for k, v in by_status.items()}
+    return by_status
 
 
 def finish_oldest_in_flight(engine: Engine, user_id: int, count: int) -> int:
