@@ -18,6 +18,8 @@ from tests.bodies import SPEC_T2V
 
 # A Hunyuan fast text-to-video request, the spec's own example (the tests' body).
 GENERATE_BODY = SPEC_T2V
+# Every phase, in the order a full run takes them.
+PHASES = ("api", "workers", "lag", "inflight", "scale")
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,17 @@ class BenchConfig:
     redis_inflight: int
     rabbit_inflight: int
     rabbit_url: str
+    scale_sizes: tuple[int, ...]
+    scale_seconds: float
     phases: tuple[str, ...]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BenchConfig:
         quick = env.get("BENCH_QUICK", "0") == "1"
-        phases = env.get("BENCH_PHASES") or "api,workers,lag,inflight"
+        phases = env.get("BENCH_PHASES") or ",".join(PHASES)
+        sizes = env.get("BENCH_SCALE_SIZES") or (
+            "10000,100000" if quick else "10000,100000,1000000"
+        )
         return cls(
             quick=quick,
             api_seconds=6 if quick else 15,
@@ -53,6 +60,8 @@ class BenchConfig:
             redis_inflight=2000 if quick else 10_000,
             rabbit_inflight=5000 if quick else 100_000,
             rabbit_url=env.get("BENCH_RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672"),
+            scale_sizes=tuple(sorted(int(n) for n in sizes.split(",") if n.strip())),
+            scale_seconds=4 if quick else 6,
             phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
         )
 

@@ -57,11 +57,11 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def run(base_url: str, load: Load, *, seconds: float) -> LoadResult:
-    """Drive base_url with CONNECTIONS concurrent connections for about `seconds`."""
+def run(base_url: str, load: Load, *, seconds: float, connections: int = CONNECTIONS) -> LoadResult:
+    """Drive base_url with `connections` concurrent connections for about `seconds`."""
     if shutil.which("wrk"):
-        return _wrk(base_url, load, seconds)
-    return _python(base_url, load, seconds)
+        return _wrk(base_url, load, seconds, connections)
+    return _python(base_url, load, seconds, connections)
 
 
 def _lua(load: Load) -> str:
@@ -81,12 +81,23 @@ def _lua(load: Load) -> str:
     return "\n".join(lines) + _WRK_DONE
 
 
-def _wrk(base_url: str, load: Load, seconds: float) -> LoadResult:
+def _wrk(base_url: str, load: Load, seconds: float, connections: int) -> LoadResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(load))
     url = base_url + (load.path if load.id_range is None else "/")
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "-s", script.name, url],
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            # A slow answer is a latency to record, not an error (wrk's default is 2 s).
+            "--timeout",
+            "30s",
+            "-s",
+            script.name,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -108,12 +119,12 @@ def _wrk(base_url: str, load: Load, seconds: float) -> LoadResult:
 # -- the fallback: 2 processes x 8 threads, one keep-alive connection per thread ----------
 
 
-def _python(base_url: str, load: Load, seconds: float) -> LoadResult:
+def _python(base_url: str, load: Load, seconds: float, connections: int) -> LoadResult:
     procs = 2
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
         parts = pool.starmap(
             _client_process,
-            [(base_url, load, seconds, CONNECTIONS // procs, i) for i in range(procs)],
+            [(base_url, load, seconds, max(1, connections // procs), i) for i in range(procs)],
         )
     latencies = sorted(x for lat, _ in parts for x in lat)
     errors = sum(e for _, e in parts)

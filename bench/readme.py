@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import scale_report
 from bench.report import Figure, Target, table
 
 ROOT = Path(__file__).resolve().parent.parent
 # The benchmark's own page holds the table; the top-level README only links to it.
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+PG_SHOWN = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "shared_buffers")
 
 
 def _figure(data: dict[str, Any]) -> Figure:
@@ -56,6 +58,22 @@ def render(report: dict[str, Any]) -> str:
             "",
             f"API load: {api['tool']}, {api['connections']} connections, "
             f"{api['rounds']} alternating rounds of {api['seconds_per_round']:g} s per side.",
+        ]
+    if pg := report["details"].get("postgres"):
+        lines += [
+            "",
+            f"Postgres ({pg.get('version', '?')}) as the run read it back: "
+            + ", ".join(f"{k} {pg[k]}" for k in PG_SHOWN if k in pg)
+            + ".",
+        ]
+    if scale := report["details"].get("scale"):
+        lines += [
+            "",
+            "Scale: one enterprise user's history of jobs (10 % of them in flight), each size "
+            "in a fresh database; the reads' ratio target is >= 0.8 of the same figure at "
+            f"the smallest size. {scale.get('note', '')}".rstrip(),
+            "",
+            scale_report.table(scale),
         ]
     if report.get("errors"):
         lines += [

@@ -92,6 +92,10 @@ def _num(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _with_unit(value: float, unit: str) -> str:
+    return "n/a" if math.isnan(value) else f"{_num(value)} {unit}"
+
+
 def _verdict(passed: bool | None) -> str:
     return {True: "pass", False: "FAIL", None: "-"}[passed]
 
@@ -105,9 +109,9 @@ def table(figures: Iterable[Figure]) -> str:
     for f in figures:
         ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
         target = f.target.describe(f.unit) if f.target else ""
-        base = f"{_num(f.baseline)} {f.baseline_unit or f.unit}"
+        base = _with_unit(f.baseline, f.baseline_unit or f.unit)
         rows.append(
-            f"| {f.label} | {_num(f.ours)} {f.unit} | {base} | {ratio} "
+            f"| {f.label} | {_with_unit(f.ours, f.unit)} | {base} | {ratio} "
             f"| {target} | {_verdict(f.passed)} |"
         )
     return "\n".join(rows)

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import api_bench, inflight_bench, lag_bench, workers_bench
+from bench import api_bench, inflight_bench, lag_bench, scale_bench, workers_bench
 from bench.common import BenchConfig, say, start_sandbox
 from bench.report import Figure, table
 from bench.stack import ROOT, Stack
@@ -64,12 +64,15 @@ def main() -> int:
     say(f"logs in {work_dir}")
     try:
         stack.start_servers()
+        report["details"]["postgres"] = stack.pg_settings()
+        say("postgres: " + ", ".join(f"{k} {v}" for k, v in report["details"]["postgres"].items()))
         sandbox_url = start_sandbox(stack, "sandbox-fast", cfg.worker_time_scale)
         phases = {
             "api": lambda: api_bench.run(stack, cfg, sandbox_url, OUT_DIR),
             "workers": lambda: workers_bench.run(stack, cfg, sandbox_url, OUT_DIR),
             "lag": lambda: lag_bench.run(stack, cfg),
             "inflight": lambda: inflight_bench.run(stack, cfg, sandbox_url),
+            "scale": lambda: scale_bench.run(stack, cfg, sandbox_url, OUT_DIR),
         }
         for name in cfg.phases:
             t0 = time.monotonic()

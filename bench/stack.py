@@ -18,12 +18,21 @@ import psycopg2
 from psycopg2 import sql
 
 from tests.chaos.services import PrivatePostgres, Proc, redis_proc, wait_redis
-from tests.stack import ROOT, free_port, wait_http
+from tests.stack import ROOT, VENV_BIN, free_port, wait_http
 
 __all__ = ["ROOT", "Stack", "free_port", "procfile", "rss_bytes", "wait_http", "wait_redis"]
 
 
 METRICS_PORTS = ("SUBMIT", "POLL", "CALLBACKS", "STORE")
+# Read back into the report: what a commit waits for, and how much the server caches.
+PG_SETTINGS = (
+    "fsync",
+    "synchronous_commit",
+    "full_page_writes",
+    "wal_sync_method",
+    "shared_buffers",
+    "work_mem",
+)
 
 
 def procfile() -> dict[str, str]:
@@ -71,7 +80,9 @@ class Stack:
 
     def __init__(self, work_dir: Path) -> None:
         self.work_dir = work_dir
-        self.pg = PrivatePostgres()
+        # Durable (fsync and synchronous commit on): a commit waits for the disk, as in
+        # production, on both sides of every ratio.
+        self.pg = PrivatePostgres(durable=True)
         self.redis_port = free_port()
         self.redis = redis_proc(self.redis_port, work_dir)
         self.procs: list[Proc] = []
@@ -81,26 +92,52 @@ class Stack:
         self.redis.start()
         wait_redis(self.redis_port)
 
+    @property
+    def _admin_dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.pg.port}/postgres"
+
+    def pg_settings(self) -> dict[str, str]:
+        """What the cluster runs with, read back from the server (SHOW), not from our flags."""
+        conn = psycopg2.connect(self._admin_dsn)
+        try:
+            with conn.cursor() as cur:
+                found = {}
+                for name in PG_SETTINGS:
+                    cur.execute(sql.SQL("SHOW {}").format(sql.Identifier(name)))
+                    found[name] = str(cur.fetchone()[0])
+                cur.execute("SELECT version()")
+                found["version"] = str(cur.fetchone()[0]).split(" on ")[0]
+                return found
+        finally:
+            conn.close()
+
     def database(self, name: str) -> str:
         """A new, migrated database on the private cluster; its SQLAlchemy URL."""
-        admin = f"postgresql://postgres@127.0.0.1:{self.pg.port}/postgres"
-        conn = psycopg2.connect(admin)
+        self.drop_database(name)
+        conn = psycopg2.connect(self._admin_dsn)
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         conn.close()
         url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.pg.port}/{name}"
         subprocess.run(
-            [str(ROOT / ".venv/bin/alembic"), "upgrade", "head"],
+            [str(VENV_BIN / "alembic"), "upgrade", "head"],
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": url},
             check=True,
             capture_output=True,
         )
         return url
+
+    def drop_database(self, name: str) -> None:
+        """Remove a database made by database(), its connections closed."""
+        conn = psycopg2.connect(self._admin_dsn)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        conn.close()
 
     def pids(self) -> dict[str, int]:
         """Main pids of the servers and of every running process, by name."""

@@ -27,10 +27,16 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 @dataclass
 class PrivatePostgres:
-    """A throw-away cluster (fsync off) that can be stopped hard and started again."""
+    """A throw-away cluster that can be stopped hard and started again.
+
+    Fast by default (fsync off: a commit does not wait for the disk), which is what the
+    chaos run needs. durable=True runs it as Postgres is installed (fsync, synchronous
+    commit and full-page writes on), so a commit costs what it costs in production.
+    """
 
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="chaos-pg-")))
+    durable: bool = False
 
     @property
     def url(self) -> str:
@@ -72,8 +78,8 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=200"
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+            + " ".join(f"-c {name}={value}" for name, value in self.durability().items())
         )
         subprocess.run(
             _as_postgres(
@@ -92,6 +98,12 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
         )
+
+    def durability(self) -> dict[str, str]:
+        """The settings start() passes: Postgres's defaults when durable, else fsync off."""
+        if self.durable:
+            return {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+        return {"fsync": "off"}
 
     def stop(self, mode: str = "immediate") -> None:
         subprocess.run(
