@@ -13,9 +13,9 @@ from typing import Any
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 
+from infra.messages import sender_app
 from infra.settings import get_settings
 from models.db import make_engine
-from workers.celery_app import app as celery_app
 
 # The same row the real API writes for the bench's body (Hunyuan fast, 5 s, text-to-video).
 INSERT_JOB = text(
@@ -35,6 +35,8 @@ SELECT_JOB = text("SELECT * FROM video_generations WHERE id = :id")
 
 app = Flask(__name__)
 engine = make_engine(get_settings().database_url)
+# The same sending-only Celery app the API uses (infra/messages.py).
+celery_app = sender_app()
 
 
 @app.post("/api/video/generate")

@@ -31,7 +31,7 @@ from bench.profile import PY_SPY, record, saved
 from bench.report import Figure
 from bench.scale_probe import (
     DEEP_PAGE,
-    CountingNudges,
+    CountingMessages,
     cursor_for_page,
     explain,
     headroom_to_make,
@@ -155,7 +155,7 @@ def _prepare(stack: Stack, rows: int, broker: str) -> Side:
 
 def _sweeps(sides: list[Side]) -> None:
     """A warm-up pass on each size, then SWEEP_PASSES rounds across the sizes."""
-    nudges = {side.rows: CountingNudges() for side in sides}
+    nudges = {side.rows: CountingMessages() for side in sides}
     first = {side.rows: sweep_once(side.engine, nudges[side.rows])[0] for side in sides}
     took: dict[int, list[float]] = {side.rows: [] for side in sides}
     did: dict[int, Counter[str]] = {side.rows: Counter() for side in sides}

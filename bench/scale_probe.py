@@ -14,6 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from infra.settings import Settings
 from models.db import make_session_factory
 from workers.sweeper import SweepPolicy, sweep
 
@@ -21,8 +22,8 @@ PER_PAGE = 20
 DEEP_PAGE = 500
 
 
-class CountingNudges:
-    """Stands in for Celery: counts the messages a sweep would send."""
+class CountingMessages:
+    """Stands in for the broker (infra.messages.Messages): counts what a sweep would send."""
 
     def __init__(self) -> None:
         self.sent: Counter[str] = Counter()
@@ -30,16 +31,21 @@ class CountingNudges:
     def submit(self, job_id: int) -> None:
         self.sent["submit"] += 1
 
-    def poll(self, job_id: int, token: uuid.UUID) -> None:
+    def poll(self, job_id: int, token: uuid.UUID, *, countdown: float | None = None) -> None:
         self.sent["poll"] += 1
 
-    def deliver(self, delivery_id: str, attempt: int) -> None:
+    def check(self, job_id: int) -> None:
+        self.sent["check"] += 1
+
+    def deliver(
+        self, delivery_id: str, attempt: int = 1, *, countdown: float | None = None
+    ) -> None:
         self.sent["deliver"] += 1
 
     def cancel_remote(self, job_id: int) -> None:
         self.sent["cancel_remote"] += 1
 
-    def store(self, job_id: int) -> None:
+    def store(self, job_id: int, *, countdown: float | None = None) -> None:
         self.sent["store"] += 1
 
 
@@ -58,11 +64,13 @@ def library_path(*, page: int | None = None, cursor: str | None = None) -> str:
     return path
 
 
-def sweep_once(engine: Engine, nudges: CountingNudges) -> tuple[float, dict[str, int]]:
+def sweep_once(engine: Engine, messages: CountingMessages) -> tuple[float, dict[str, int]]:
     """Seconds one sweep pass took against engine's database, and what it did (counts)."""
     sessions = make_session_factory(engine)
     t0 = time.perf_counter()
-    report = sweep(sessions, policy=SweepPolicy(), nudges=nudges)
+    report = sweep(
+        sessions, policy=SweepPolicy.from_settings(Settings.from_env({})), messages=messages
+    )
     took = time.perf_counter() - t0
     return took, {f.name: len(getattr(report, f.name)) for f in dataclasses.fields(report)}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from collections import Counter
 from typing import Any
 
@@ -11,12 +10,10 @@ import pytest
 
 from bench.common import PHASES, BenchConfig
 from bench.readme import render
-from bench.scale_probe import CountingNudges, headroom_to_make, library_path
+from bench.scale_probe import CountingMessages, headroom_to_make, library_path
 from bench.scale_report import figures, size_label, table
 from bench.scale_seed import MIX, in_flight_for, variants
-from bench.stack import Stack
 from providers.catalogue import BY_KEY
-from tests.chaos.services import PrivatePostgres
 
 
 def test_the_mix_has_one_slot_per_percent_drawn_from_the_real_catalogue() -> None:
@@ -64,7 +61,7 @@ def test_library_paths_by_page_and_by_cursor() -> None:
 
 
 def test_counting_nudges_counts_each_kind() -> None:
-    nudges = CountingNudges()
+    nudges = CountingMessages()
     nudges.submit(1)
     nudges.submit(2)
     nudges.store(3)
@@ -176,17 +173,3 @@ def test_scale_sizes_quick_full_and_chosen() -> None:
     assert chosen.scale_sizes == (10_000, 1_000_000)
     assert BenchConfig.from_env({}).phases == PHASES
     assert "scale" in PHASES
-
-
-def test_the_bench_cluster_is_durable_and_the_chaos_one_fast(tmp_path) -> None:
-    assert PrivatePostgres(root=tmp_path).durability() == {"fsync": "off"}
-    assert PrivatePostgres(root=tmp_path, durable=True).durability() == {
-        "fsync": "on",
-        "synchronous_commit": "on",
-        "full_page_writes": "on",
-    }
-    stack = Stack(tmp_path)
-    try:
-        assert stack.pg.durable
-    finally:
-        shutil.rmtree(stack.pg.root, ignore_errors=True)
