@@ -37,9 +37,11 @@ DELIVERY_BODY = {
 
 @blp.route("/piapi", methods=["POST"])
 @blp.response(202, WebhookAck, description="Noted; the task is polled at once")
+@blp.alt_response(400, schema="Error", description="The body is not JSON, or nested too deep")
 @blp.alt_response(401, schema="Error", description="Missing or wrong x-webhook-secret")
 @blp.alt_response(413, schema="Error", description="413 error")
 @blp.alt_response(415, schema="Error", description="415 error")
+@blp.alt_response(422, schema="Error", description="Text with NUL or unpaired surrogates")
 # PiAPI authenticates with the shared secret, never with an API key. The body is read leniently
 # (not validated): only data.task_id matters, and a delivery without one is ignored.
 @blp.doc(security=[{"webhookSecret": []}], requestBody=DELIVERY_BODY)

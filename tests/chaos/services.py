@@ -132,16 +132,17 @@ class Proc:
 
     def start(self) -> None:
         self.starts += 1
-        log = (self.log_dir / f"{self.name}.log").open("ab")
         env = {**os.environ, **self.env, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
-        self.popen = subprocess.Popen(
-            self.args,
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # The child keeps its own copy of the descriptor; ours is closed at once.
+        with (self.log_dir / f"{self.name}.log").open("ab") as log:
+            self.popen = subprocess.Popen(
+                self.args,
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no clean-up, no hand-back."""

@@ -24,12 +24,22 @@ class Stack:
     flower: str = ""  # Flower's base URL (its login: FLOWER_BASIC_AUTH, or DATA_DIR/flower-auth)
     # Each worker's metrics endpoint by process name (submit, poll, callbacks, store).
     worker_metrics: dict[str, str] = field(default_factory=dict)
+    # Every session handed out, closed with the stack: a pooled connection left to the
+    # garbage collector is a ResourceWarning, and warnings fail tests.
+    sessions: list[requests.Session] = field(default_factory=list)
 
     def http(self) -> requests.Session:
-        """A requests session that sends the API key."""
+        """A requests session that sends the API key; closed when the stack stops."""
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.key}"
+        self.sessions.append(session)
         return session
+
+    def close_sessions(self) -> None:
+        """Close every session http() handed out."""
+        for session in self.sessions:
+            session.close()
+        self.sessions.clear()
 
 
 @contextmanager
@@ -80,7 +90,7 @@ def run_stack(
         worker_metrics = {
             name: f"http://127.0.0.1:{port}/metrics" for name, port in metrics_ports.items()
         }
-        yield Stack(
+        stack = Stack(
             api,
             f"http://127.0.0.1:{sandbox_port}",
             log,
@@ -89,6 +99,10 @@ def run_stack(
             flower=f"http://127.0.0.1:{flower_port}",
             worker_metrics=worker_metrics,
         )
+        try:
+            yield stack
+        finally:
+            stack.close_sessions()
 
 
 @pytest.fixture(scope="session", params=["postgres-redis", "embedded"])
