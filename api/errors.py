@@ -58,7 +58,9 @@ class InvalidRequestError(APIError):
 class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "Machine-readable code"})
     message = ma.fields.String(required=True)
-    fields = ma.fields.Dict(
+    # Named `fields` in the body; the attribute may not shadow Schema.fields.
+    failing_fields = ma.fields.Dict(
+        data_key="fields",
         keys=ma.fields.String(),
         metadata={"description": "Failing fields and their messages (validation only)"},
     )
@@ -138,7 +140,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ma.ValidationError)
     def _invalid(exc: ma.ValidationError) -> Any:
-        body = error_body("validation_error", "The request is invalid.", exc.normalized_messages())
+        messages: dict[str, Any] = exc.normalized_messages()  # type: ignore[no-untyped-call]
+        body = error_body("validation_error", "The request is invalid.", messages)
         return body, 422
 
     @app.errorhandler(OperationalError)

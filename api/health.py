@@ -65,7 +65,8 @@ def broker_check(url: str, timeout_s: float) -> Check:
 
     def connect() -> None:
         with Connection(url, connect_timeout=timeout_s) as conn:
-            conn.ensure_connection(max_retries=0, timeout=timeout_s)  # one try
+            # One try. kombu takes the timeout in seconds as a float; its stubs say int.
+            conn.ensure_connection(max_retries=0, timeout=timeout_s)  # type: ignore[arg-type]
 
     return connect
 

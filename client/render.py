@@ -157,8 +157,12 @@ def library_table(page: dict[str, Any], width: int = 120, *, fill: bool = True) 
         if header == "script":
             table.add_column(header, overflow="ellipsis", no_wrap=True, ratio=1, max_width=room)
         else:
-            justify = "right" if header in right else "left"
-            table.add_column(header, justify=justify, no_wrap=True, width=widths[header])
+            table.add_column(
+                header,
+                justify="right" if header in right else "left",
+                no_wrap=True,
+                width=widths[header],
+            )
     for row in rows:
         table.add_row(*(status_text(row[h]) if h == "status" else row[h] for h in shown))
     return table

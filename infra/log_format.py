@@ -91,13 +91,13 @@ class ContextFilter(logging.Filter):
 
 def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
     """gunicorn's access line as fields (its arguments are a dict of log "atoms")."""
-    atoms = record.args
-    if record.name != "gunicorn.access" or not isinstance(atoms, Mapping):
+    if record.name != "gunicorn.access" or not isinstance(record.args, Mapping):
         return {}
-    query = atoms.get("q") or ""
+    atoms: Mapping[str, Any] = record.args
+    path, query = atoms.get("U") or None, atoms.get("q") or ""
     return {
         "method": atoms.get("m"),
-        "path": atoms.get("U") + ("?" + query if query else "") if atoms.get("U") else None,
+        "path": f"{path}?{query}" if path and query else path,
         "status": int(atoms["s"]) if str(atoms.get("s", "")).isdigit() else atoms.get("s"),
         "duration_ms": round(atoms["D"] / 1000, 1) if isinstance(atoms.get("D"), int) else None,
         "remote_addr": atoms.get("h"),

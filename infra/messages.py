@@ -57,7 +57,7 @@ def broker_countdown(countdown: float | None, *, held_by_broker: bool) -> float 
     return math.ceil(countdown)
 
 
-def broker_holds_countdowns(app: Celery) -> bool:
+def broker_holds_countdowns(app: Celery[Any]) -> bool:
     """True when countdowns wait in the broker (RabbitMQ's native delayed delivery)."""
     # The same test Celery applies before routing a countdown through celery_delayed_*.
     driver = "amqp" if str(app.conf.broker_url).startswith(("amqp", "pyamqp")) else "other"
@@ -71,7 +71,7 @@ class CeleryMessages:
     finds one job's tasks with Flower's search `kwargs:job_id=42`.
     """
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery[Any]) -> None:
         self._app = app
         self._held_by_broker: bool | None = None
 
@@ -117,7 +117,7 @@ class CeleryMessages:
         self._app.send_task(name, kwargs=kwargs, countdown=countdown or None, headers=headers)
 
 
-def sender_app() -> Celery:
+def sender_app() -> Celery[Any]:
     """A Celery app that only sends (the API's): celeryconfig.py's settings, no tasks."""
     app = Celery("videogen")
     app.config_from_object("celeryconfig")

@@ -96,7 +96,7 @@ def scrape_registry(metrics_dir: str | None) -> CollectorRegistry:
     if not metrics_dir:
         return REGISTRY
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=metrics_dir)
+    MultiProcessCollector(registry, path=metrics_dir)  # type: ignore[no-untyped-call]  # unannotated
     return registry
 
 

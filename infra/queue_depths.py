@@ -116,8 +116,10 @@ class QueueDepthCollector(Collector):
         with Connection(
             self._url, connect_timeout=self._timeout_s, transport_options=self._options
         ) as conn:
-            conn.ensure_connection(max_retries=0, timeout=self._timeout_s)
-            channel = conn.channel()
+            # kombu takes the timeout in seconds as a float; its stubs say int.
+            conn.ensure_connection(max_retries=0, timeout=self._timeout_s)  # type: ignore[arg-type]
+            # The stubs type it as kombu's abstract channel, without the AMQP methods it has.
+            channel: Any = conn.channel()
             try:
                 counts = {}
                 for queue in queues:

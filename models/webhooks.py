@@ -167,7 +167,7 @@ def take_overdue_deliveries(
         returning=[WebhookDelivery.id, WebhookDelivery.attempts],
         limit=limit,
     )
-    return [(delivery_id, attempts + 1) for delivery_id, attempts in rows]
+    return [(row.id, row.attempts + 1) for row in rows]
 
 
 def deliveries_for(session: Session, job_id: int) -> list[WebhookDelivery]:

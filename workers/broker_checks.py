@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 class _ConfigReader(Protocol):
-    def config_get(self, pattern: str) -> dict[str, Any]: ...
+    def config_get(self, pattern: str) -> Any: ...
 
 
 def redis_eviction_policy_is_safe(client: _ConfigReader) -> bool:

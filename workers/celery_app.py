@@ -22,7 +22,7 @@ from workers.metrics import serve_worker_metrics
 app = Celery("videogen", include=["workers.tasks"], task_cls=BrokerCountdownTask)
 app.config_from_object("celeryconfig")
 # Every task's received message notes its job for the log lines (workers/log_hooks.py).
-app.Task.Request = JobRequest
+app.Task.Request = JobRequest  # type: ignore[assignment]  # the stubs say str; a class works
 
 _current: resources.Resources | None = None
 

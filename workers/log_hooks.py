@@ -91,7 +91,7 @@ class JobRequest(Request):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        headers = self._request_dict
+        headers = self.request_dict
         log_context.remember(
             self.id,
             job_id=headers.get(JOB_HEADER) or _job_of(self.name, headers.get("args")),
@@ -101,7 +101,7 @@ class JobRequest(Request):
 
 @task_prerun.connect
 def _bind_task(
-    task_id: str | None = None, task: Task | None = None, args: Any = None, **_: object
+    task_id: str | None = None, task: Task[Any, Any] | None = None, args: Any = None, **_: object
 ) -> None:
     log_context.clear()
     if task is None:

@@ -8,6 +8,7 @@ package (beat, Flower, a test) opens no connection and sets nothing process-wide
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from celery import Celery
@@ -58,7 +59,7 @@ def piapi_webhook_config(settings: Settings) -> dict[str, str] | None:
     }
 
 
-def build(settings: Settings, app: Celery) -> Resources:
+def build(settings: Settings, app: Celery[Any]) -> Resources:
     """Every resource a task needs, new for this process (after a fork too)."""
     return Resources(
         settings=settings,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # A database that is restarting is waited out; every task re-reads the row, so a
 # retried task does the right thing whatever happened meanwhile.
-_DB_RETRY = {
+_DB_RETRY: dict[str, Any] = {
     "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
@@ -36,7 +37,7 @@ _DB_RETRY = {
 }
 
 
-def _backoff_for(task: Task) -> Callable[[float | None], float]:
+def _backoff_for(task: Task[Any, Any]) -> Callable[[float | None], float]:
     """The wait before this task's next try, growing with its retries."""
 
     def wait(retry_after: float | None) -> float:
@@ -51,7 +52,7 @@ def _deliver(deliveries: tuple[str, ...]) -> None:
 
 
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
-def submit_job(self: Task, job_id: int) -> None:
+def submit_job(self: Task[Any, Any], job_id: int) -> None:
     """Submit one accepted job to PiAPI, then start its poll chain."""
     res = current()
     outcome = submit_once(
@@ -71,7 +72,7 @@ def submit_job(self: Task, job_id: int) -> None:
 
 
 @app.task(bind=True, name="workers.tasks.poll_job", **_DB_RETRY)
-def poll_job(self: Task, job_id: int, token: str) -> None:
+def poll_job(self: Task[Any, Any], job_id: int, token: str) -> None:
     """Poll one job's PiAPI task once; reschedule itself until the job has ended."""
     res = current()
     outcome = poll_once(
