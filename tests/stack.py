@@ -90,6 +90,7 @@ def sandbox_server(
         yield SandboxServer(sandbox, url)
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
 
 

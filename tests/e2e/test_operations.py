@@ -142,9 +142,11 @@ def test_the_compose_health_check_passes_for_each_running_pool_and_fails_without
     ops_stack: Stack,
 ) -> None:
     checks = {q: _healthcheck(q, f"redis://127.0.0.1:6379/{REDIS_DB}") for q in QUEUES}
-    results = {q: (check.wait(timeout=60), check.stdout.read()) for q, check in checks.items()}
+    results = {q: check.communicate(timeout=60)[::-1] for q, check in checks.items()}
+    results = {q: (checks[q].returncode, out) for q, (_, out) in results.items()}
     assert all(code == 0 for code, _ in results.values()), results
     # A broker where no worker listens: nobody answers, so the container is unhealthy.
     lonely = _healthcheck("poll", f"redis://127.0.0.1:6379/{REDIS_DB - 1}")
-    assert lonely.wait(timeout=60) == 1
-    assert b"no answer" in lonely.stdout.read()
+    out, _ = lonely.communicate(timeout=60)
+    assert lonely.returncode == 1
+    assert b"no answer" in out

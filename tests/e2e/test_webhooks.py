@@ -44,6 +44,7 @@ class Receiver:
 
     def __exit__(self, *_: object) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 def test_a_signed_webhook_is_retried_with_the_same_id_after_a_500(stack: Stack) -> None:

@@ -73,6 +73,7 @@ class ImageServer:
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
+        self._server.server_close()
         self._thread.join(5)
 
 
