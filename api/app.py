@@ -75,7 +75,7 @@ def create_app(
         if (
             request.method in _BODY_METHODS
             and not request.content_length
-            and request.path in ("/api/video/generate",)
+            and request.path in ("/api/video/generate", "/api/video/quote")
         ):
             return error_body("unsupported_media_type", "Send the body as application/json."), 415
         g.db = factory()

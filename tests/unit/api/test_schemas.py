@@ -31,6 +31,7 @@ NO_EXTRAS = {
     "webhook_url": None,
     "webhook_events": ["completed", "failed", "canceled"],
     "deadline_seconds": None,
+    "options": {},
 }
 
 

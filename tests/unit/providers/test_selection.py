@@ -11,7 +11,10 @@ from providers.catalogue import (
     BY_KEY,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    DurationInput,
     ModeSpec,
+    Price,
+    PriceSource,
     ProviderModel,
 )
 from providers.selection import (
@@ -125,16 +128,17 @@ def test_free_tier_may_force_a_provider_within_the_cap() -> None:
 
 
 def _text_only_catalogue() -> MappingProxyType[str, ProviderModel]:
+    price = Price(Decimal("0.01"), PriceSource.PUBLISHED, "fake")
     text_only = ProviderModel(
         key="fake_text_only",
+        label="Fake",
+        family="Fake",
         piapi_model="Qubico/hunyuan",
-        modes=MappingProxyType(
-            {TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "fake", Decimal("0.01"))}
-        ),
+        modes=MappingProxyType({TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "fake", price)}),
         aspect_ratios=("16:9",),
         clip_lengths_s=(5,),
+        duration_input=DurationInput.NONE,
         image_field="image",
-        sends_duration=False,
         prompt_template="{style}. {clip}. {script}",
         deadline_s=60,
         typical_runtime_s=10,
@@ -216,7 +220,7 @@ def test_fixed_length_models_always_make_5_seconds(key: str) -> None:
     chosen = select_provider(duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", forced=key)
 
     assert chosen.clip_s == 5
-    assert chosen.cost == BY_KEY[key].modes[TEXT_TO_VIDEO].price_usd
+    assert chosen.cost == BY_KEY[key].modes[TEXT_TO_VIDEO].price.base_usd
 
 
 @pytest.mark.parametrize(

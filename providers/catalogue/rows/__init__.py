@@ -1,0 +1,16 @@
+"""Every catalogue row, by model family, in the order clients see them."""
+
+from __future__ import annotations
+
+from providers.catalogue.row import ProviderModel
+from providers.catalogue.rows import hailuo, kling, luma, qubico, sora, veo
+
+ROWS: tuple[ProviderModel, ...] = (
+    *qubico.ROWS[:3],  # the spec's three first, then Luma, as before
+    *luma.ROWS,
+    *kling.ROWS,
+    *hailuo.ROWS,
+    *veo.ROWS,
+    *sora.ROWS,
+    *qubico.ROWS[3:],
+)
