@@ -7,6 +7,7 @@ choices, modes, required) are applied once the provider is chosen.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -36,7 +37,7 @@ def _where(model: ProviderModel, option: Option) -> str:
     if option.required:
         detail.append("required")
     else:
-        detail.append(f"default {option.default!r}")
+        detail.append(f"default {json.dumps(option.default)}")
     if option.minimum is not None and option.maximum is not None:
         detail.append(f"{option.minimum:g} to {option.maximum:g}")
     if option.choices and option.kind is OptionKind.ENUM:
@@ -44,7 +45,7 @@ def _where(model: ProviderModel, option: Option) -> str:
     return f"{model.key} ({', '.join(detail)})"
 
 
-def _option_field(name: str, taken_by: list[tuple[ProviderModel, Option]]) -> fields.Field:
+def _option_field(name: str, taken_by: list[tuple[ProviderModel, Option]]) -> OptionValue:
     kinds = {option.kind for _, option in taken_by}
     if len(kinds) != 1:  # one name, one type: the catalogue's own rule
         raise TypeError(f"option {name} has several types in the catalogue: {kinds}")
@@ -58,9 +59,9 @@ def _option_field(name: str, taken_by: list[tuple[ProviderModel, Option]]) -> fi
     choices = sorted({c for _, option in taken_by for c in option.choices})
     if choices:
         metadata["enum"] = choices
-    if all(option.default is None and not option.required for _, option in taken_by):
-        metadata["nullable"] = True
-    return OptionValue(allow_none=True, metadata=metadata)
+    # null is a value only where it is the default (no last frame, say).
+    nullable = all(option.default is None and not option.required for _, option in taken_by)
+    return OptionValue(allow_none=nullable, metadata=metadata)
 
 
 def _options_schema() -> type[ma.Schema]:

@@ -92,16 +92,19 @@ def _bool(_option: Option, value: Any) -> bool:
 
 
 def _int(option: Option, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not _in_range(option, value):
         raise ValueError(f"Must be a whole number{_range_text(option)}.")
-    _in_range(option, value)
     return value
 
 
 def _number(option: Option, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not _in_range(option, value)
+    ):
         raise ValueError(f"Must be a number{_range_text(option)}.")
-    _in_range(option, value)
     return float(value)
 
 
@@ -154,10 +157,9 @@ def _range_text(option: Option) -> str:
     return f" of at most {high:g}" if high is not None else ""
 
 
-def _in_range(option: Option, value: float) -> None:
+def _in_range(option: Option, value: float) -> bool:
     low, high = option.minimum, option.maximum
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"Must be{_range_text(option)}.")
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def normalise(
