@@ -98,10 +98,11 @@ def _int(option: Option, value: Any) -> int:
 
 
 def _number(option: Option, value: Any) -> float:
+    # An int is finite however large (and too large for math.isfinite to take).
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
+        or (isinstance(value, float) and not math.isfinite(value))
         or not _in_range(option, value)
     ):
         raise ValueError(f"Must be a number{_range_text(option)}.")
@@ -129,9 +130,10 @@ def _url(_option: Option, value: Any) -> str:
         raise ValueError(f"Must be an http(s) URL of at most {MAX_URL_CHARS} characters.")
     try:
         parts = urlsplit(value)
+        host = parts.hostname
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
         raise ValueError("Must be an http(s) URL.")
     if any(c.isspace() for c in value):
         raise ValueError("Must be an http(s) URL without spaces.")

@@ -78,6 +78,8 @@ def test_every_problem_is_reported_at_once() -> None:
         ("piapi_kling_3", "cfg_scale", True, "Must be a number from 0 to 1."),
         ("piapi_kling_3", "cfg_scale", "0.5", "Must be a number from 0 to 1."),
         ("piapi_kling_3", "cfg_scale", float("nan"), "Must be a number from 0 to 1."),
+        ("piapi_kling_3", "cfg_scale", float("inf"), "Must be a number from 0 to 1."),
+        ("piapi_kling_3", "cfg_scale", 10**400, "Must be a number from 0 to 1."),
         ("piapi_kling_3", "negative_prompt", 5, "Must be a string."),
         ("piapi_kling_3", "negative_prompt", "x" * 2001, "Must be at most 2000 characters."),
         ("piapi_kling_3", "negative_prompt", "a\x00b", "Must not contain NUL characters."),
@@ -99,7 +101,15 @@ def test_bad_values_are_named_with_the_rule(key: str, name: str, value: Any, mes
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://x.test/a.jpg", "not a url", "https://", "https://x.test/a b.jpg", 7, "h" * 2049],
+    [
+        "ftp://x.test/a.jpg",
+        "not a url",
+        "https://",
+        "https://x.test/a b.jpg",
+        "http://[::1",
+        7,
+        "h" * 2049,
+    ],
 )
 def test_image_url_options_must_be_http_urls(url: Any) -> None:
     problems = _problems("piapi_luma", {"end_image_url": url}, IMAGE_TO_VIDEO)
