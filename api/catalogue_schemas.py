@@ -82,6 +82,8 @@ OptionsSchema = _options_schema()
 
 
 class SurchargeSchema(ma.Schema):
+    """What one option value adds to a price."""
+
     option = fields.String()
     value = fields.Raw(metadata={"description": "the option's value that adds it"})
     usd = fields.Float(metadata={"description": "added to the base, per the same unit"})
@@ -102,6 +104,8 @@ class PriceSchema(ma.Schema):
 
 
 class ModeSchema(ma.Schema):
+    """How a provider runs one generation mode, and its price."""
+
     task_type = fields.String()
     model_name = fields.String()
     notice = fields.String(allow_none=True)
@@ -170,6 +174,8 @@ class ProviderSchema(ma.Schema):
 
 
 class ProvidersBody(ma.Schema):
+    """GET /api/providers."""
+
     providers = fields.List(fields.Nested(ProviderSchema))
 
 

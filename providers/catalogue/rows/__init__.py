@@ -6,11 +6,10 @@ from providers.catalogue.row import ProviderModel
 from providers.catalogue.rows import hailuo, kling, luma, qubico, sora, veo
 
 ROWS: tuple[ProviderModel, ...] = (
-    *qubico.ROWS[:3],  # the spec's three first, then Luma, as before
+    *qubico.ROWS,  # the spec's Hunyuan and WanX first
     *luma.ROWS,
     *kling.ROWS,
     *hailuo.ROWS,
     *veo.ROWS,
     *sora.ROWS,
-    *qubico.ROWS[3:],
 )
