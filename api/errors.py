@@ -37,7 +37,7 @@ class APIError(Exception):
     code = "bad_request"
     retry_after_s: int | None = None
 
-    def __init__(self, message: str, *, fields: Mapping[str, list[str]] | None = None) -> None:
+    def __init__(self, message: str, *, fields: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields

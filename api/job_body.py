@@ -98,7 +98,21 @@ class JobSchema(ma.Schema):
         attribute="actual_duration", metadata={"description": "Seconds of video made"}
     )
     requested_duration = fields.Integer()
-    cost = fields.Float(metadata={"description": "USD"})
+    cost = fields.Float(
+        allow_none=True,
+        metadata={"description": "USD quoted; null where PiAPI publishes no price"},
+    )
+    cost_estimated = fields.Boolean(
+        metadata={"description": "true when cost is an estimate, not a published price"}
+    )
+    charged_usd = fields.Float(
+        allow_none=True,
+        metadata={"description": "USD PiAPI charged (its usage points), once the task ended"},
+    )
+    options = fields.Function(
+        lambda job: job.options or {},
+        metadata={"type": "object", "description": "The provider's options, defaults filled in"},
+    )
     video_url = fields.Function(
         lambda job: media_url(job, "video"),
         metadata={"type": "string", "nullable": True, "description": "ours once stored"},

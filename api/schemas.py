@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.catalogue_schemas import OptionsSchema
 from api.job_body import JobSchema, UTCDateTime
 from models.jobs import Status
 from models.webhooks import DEFAULT_EVENTS, EVENTS
@@ -77,6 +78,15 @@ class GenerateRequest(ma.Schema):
         schemes={"http", "https"},
         validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "Image to animate; required for image_to_video."},
+    )
+    options = fields.Nested(
+        OptionsSchema,
+        load_default=dict,
+        allow_none=True,
+        metadata={
+            "description": "The provider's own options (GET /api/providers lists each "
+            "provider's); without `provider`, those of the automatic choice."
+        },
     )
 
     webhook_url = fields.Url(
@@ -160,29 +170,6 @@ class JobDetailSchema(JobSchema):
     """The status body: the job, plus its webhook deliveries."""
 
     webhook_deliveries = fields.List(fields.Nested(DeliverySchema))
-
-
-class ModeSchema(ma.Schema):
-    task_type = fields.String()
-    model_name = fields.String()
-    price_usd = fields.Float(metadata={"description": "for the shortest clip"})
-    notice = fields.String(allow_none=True)
-
-
-class ProviderSchema(ma.Schema):
-    """One entry of the catalogue, as this user may see it."""
-
-    provider = fields.String()
-    piapi_model = fields.String()
-    modes = fields.Dict(keys=fields.String(), values=fields.Nested(ModeSchema))
-    aspect_ratios = fields.List(fields.String())
-    clip_lengths_s = fields.List(fields.Integer())
-    deadline_s = fields.Integer()
-    allowed = fields.Boolean(metadata={"description": "whether your tier may use it"})
-
-
-class ProvidersBody(ma.Schema):
-    providers = fields.List(fields.Nested(ProviderSchema))
 
 
 class AccountSchema(ma.Schema):

@@ -18,8 +18,9 @@ from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
 from models.tiers import TIERS
-from providers.prompts import build_prompt
-from providers.selection import ModeNotSupportedError, TierNotAllowedError, select_provider
+from providers.catalogue import OptionsError
+from providers.plans import Plan, PromptTooLongError, plan_job
+from providers.selection import ModeNotSupportedError, cap_refusal
 from providers.url_guard import NON_PUBLIC, refusal
 
 
@@ -84,17 +85,41 @@ def _lock_and_count_in_flight(db: Session, user_id: int) -> int:
     return db.scalar(select(User.in_flight).where(User.id == user_id).with_for_update()) or 0
 
 
-def new_job(req: dict[str, Any], user: Principal) -> Job:
-    """A job ready to commit, or an APIError saying why no provider can run it."""
-    mode = req["generation_mode"]
+def plan_request(req: dict[str, Any], tier: str) -> Plan:
+    """How a generate (or quote) request would run, or an APIError naming the failing field.
+
+    The plan may be over the tier's price cap: plan.selection.allowed says.
+    """
     try:
-        chosen = select_provider(
-            duration_s=req["duration"], mode=mode, tier=user.tier, forced=req["provider"]
+        return plan_job(
+            mode=req["generation_mode"],
+            duration_s=req["duration"],
+            tier=tier,
+            style=req["style"],
+            script=req["script"],
+            aspect_ratio=req["aspect_ratio"],
+            forced=req["provider"],
+            options=req.get("options"),
         )
     except ModeNotSupportedError as exc:
         raise InvalidRequestError(str(exc), fields={"provider": [str(exc)]}) from exc
-    except TierNotAllowedError as exc:
-        raise ProviderNotAllowedError(str(exc), fields={"provider": [str(exc)]}) from exc
+    except OptionsError as exc:
+        names = ", ".join(exc.problems)
+        raise InvalidRequestError(
+            f"These options do not fit the provider: {names}.", fields={"options": exc.problems}
+        ) from exc
+    except PromptTooLongError as exc:
+        raise InvalidRequestError(str(exc), fields={"script": [str(exc)]}) from exc
+
+
+def new_job(req: dict[str, Any], user: Principal) -> Job:
+    """A job ready to commit, or an APIError saying why no provider can run it."""
+    mode = req["generation_mode"]
+    plan = plan_request(req, user.tier)
+    chosen = plan.selection
+    if not chosen.allowed:
+        message = cap_refusal(chosen, mode=mode, tier=user.tier, forced=req["provider"] is not None)
+        raise ProviderNotAllowedError(message, fields={"provider": [message]})
     _check_webhook_url(req.get("webhook_url"))
 
     model = chosen.model
@@ -107,15 +132,17 @@ def new_job(req: dict[str, Any], user: Principal) -> Job:
         model_name=chosen.spec.model_name,
         task_type=chosen.spec.task_type,
         generation_mode=mode,
-        prompt=build_prompt(model, style=req["style"], clip_s=chosen.clip_s, script=req["script"]),
+        prompt=plan.prompt,
         script=req["script"],
         style=req["style"],
-        aspect_ratio=model.aspect_ratio_for(req["aspect_ratio"]),
+        aspect_ratio=plan.aspect_ratio,
         image_url=req["image_url"],
         requested_duration=req["duration"],
         actual_duration=chosen.clip_s,
         cost=chosen.cost,
-        notice=chosen.spec.notice,
+        cost_estimated=chosen.cost_estimated,
+        options=dict(chosen.options),
+        notice=plan.notice,
         webhook_url=req.get("webhook_url"),
         webhook_events=list(req.get("webhook_events") or []) if req.get("webhook_url") else None,
         created_at=now,

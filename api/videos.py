@@ -11,6 +11,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
 from api.auth import current_user
+from api.catalogue_schemas import QuoteSchema
 from api.errors import APIError
 from api.job_body import job_view
 from api.schemas import (
@@ -22,12 +23,14 @@ from api.schemas import (
     LibraryPage,
     LibraryQuery,
 )
-from api.submissions import accept, request_hash
+from api.submissions import accept, plan_request, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
 from models import jobs, webhooks
 from models.jobs import Job
+from models.tiers import TIERS
 from models.webhooks import WebhookAttempt, WebhookDelivery
+from providers.selection import cap_refusal
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,38 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
+
+
+@blp.route("/quote", methods=["POST"])
+@blp.arguments(GenerateRequest)
+@blp.response(200, QuoteSchema, description="What the request would run and cost")
+@_document(400, 413, 415, 422)
+def quote(req: dict[str, Any]) -> dict[str, Any]:
+    """Price a generate request (same body) and say whether your tier may run it; no job is made."""
+    tier = current_user().tier
+    plan = plan_request(req, tier)
+    chosen = plan.selection
+    forced = req["provider"] is not None
+    return {
+        "provider": chosen.model.key,
+        "model_name": chosen.spec.model_name,
+        "task_type": chosen.spec.task_type,
+        "generation_mode": req["generation_mode"],
+        "requested_duration": req["duration"],
+        "duration": chosen.clip_s,
+        "aspect_ratio": plan.aspect_ratio,
+        "options": dict(chosen.options),
+        "cost": chosen.cost,
+        "cost_estimated": chosen.cost_estimated,
+        "price_source": chosen.spec.price.source.value,
+        "notice": plan.notice,
+        "allowed": chosen.allowed,
+        "not_allowed_reason": None
+        if chosen.allowed
+        else cap_refusal(chosen, mode=req["generation_mode"], tier=tier, forced=forced),
+        "tier": tier,
+        "price_cap_usd": TIERS[tier].price_cap_usd,
+    }
 
 
 @blp.route("/status/<int:video_id>", methods=["GET"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Enum,
     Index,
     Integer,
@@ -96,7 +97,7 @@ class Job(Base):
     video_height: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[Status] = mapped_column(_str_enum(Status), default=Status.PROCESSING)
     progress: Mapped[int] = mapped_column(Integer, default=0)
-    cost: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))  # None: no published price
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
@@ -126,6 +127,11 @@ class Job(Base):
     storage_attempts: Mapped[int] = mapped_column(Integer, default=0)
     storage_due_at: Mapped[dt.datetime | None]
     stored_files: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    # The quote: whether `cost` is an estimate, and the model's options, defaults filled in.
+    cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    # What PiAPI charged (meta.usage.consume), recorded when the task ends.
+    charged_usd: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
 
     __table_args__ = (
         Index("ix_video_generations_user_created", "user_id", "created_at"),

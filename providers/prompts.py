@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from providers.catalogue import IMAGE_TO_VIDEO, ProviderModel
+from providers.catalogue.options import apply as apply_options
 
 STYLE_PROMPTS = {
     "marketing": "Professional, engaging marketing video with smooth transitions",
@@ -30,18 +32,26 @@ def build_task_request(
     aspect_ratio: str,
     clip_s: int,
     image_url: str | None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON body for POST /api/v1/task, in the shape PiAPI documents for this model.
 
     task_type is passed in, not looked up, so a job is submitted as it was accepted
-    even if the catalogue changed in between.
+    even if the catalogue changed in between. options are the job's stored values
+    (defaults fill any it lacks); each goes where PiAPI reads it, in PiAPI's type.
     """
-    task_input: dict[str, Any] = {"prompt": prompt, "aspect_ratio": aspect_ratio}
+    spec = model.modes[mode]
+    task_input: dict[str, Any] = {"prompt": prompt}
+    if spec.sends_aspect_ratio:
+        task_input["aspect_ratio"] = aspect_ratio
     task_input.update(model.extra_input)
-    if model.sends_duration:
-        task_input["duration"] = clip_s
+    task_input.update(spec.extra_input)
+    duration = model.duration_value(clip_s)
+    if duration is not None:
+        task_input["duration"] = duration
     if mode == IMAGE_TO_VIDEO:
         if not image_url:
             raise ValueError("image_to_video needs an image URL")
         task_input[model.image_field] = image_url
+    apply_options(model.options, options or {}, mode, task_input)
     return {"model": model.piapi_model, "task_type": task_type, "input": task_input}

@@ -14,7 +14,7 @@ from infra import log_context
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status, StorageState
-from providers.catalogue import BY_KEY
+from providers.catalogue import BY_KEY, usd_from_points
 from providers.piapi import PiAPIClient, ProviderRejectedError, ProviderTransientError
 from providers.results import RemoteState, TaskResult
 from workers import events
@@ -56,7 +56,7 @@ class PollSubject:
     def of(cls, job: Job) -> PollSubject:
         model = BY_KEY.get(job.provider)
         runtime = (
-            model.runtime_for(job.generation_mode)
+            model.runtime_for(job.generation_mode, job.actual_duration)
             if model and job.generation_mode in model.modes
             else UNKNOWN_RUNTIME_S
         )
@@ -165,8 +165,10 @@ def _event(session: Session, job_id: int, event: str) -> tuple[str, ...]:
 def record_verdict(
     session: Session, job_id: int, result: TaskResult, *, token: uuid.UUID | None
 ) -> tuple[bool, str]:
-    """Store PiAPI's final verdict; returns whether the job ended now, and as what."""
+    """Store PiAPI's verdict and what it charged; returns whether the job ended now, and as what."""
     raw = dict(result.raw)
+    # What PiAPI charged, from its usage points: on failure too (usually nothing).
+    charged = None if result.usage_points is None else usd_from_points(result.usage_points)
     if result.state is RemoteState.COMPLETED and result.media.video_url:
         media = result.media
         ended = jobs.finish(
@@ -177,6 +179,7 @@ def record_verdict(
             counts_poll=True,
             remote_ended_at=result.ended_at,
             provider_response=raw,
+            charged_usd=charged,
             video_url=media.video_url,
             video_raw_url=media.video_raw_url,
             thumbnail_url=media.thumbnail_url,
@@ -203,6 +206,7 @@ def record_verdict(
         counts_poll=True,
         remote_ended_at=result.ended_at,
         provider_response=raw,
+        charged_usd=charged,
         error_code=code,
         error_message=message,
     )

@@ -159,6 +159,7 @@ def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], Pol
         aspect_ratio=job.aspect_ratio,
         clip_s=job.actual_duration,
         image_url=job.image_url,
+        options=job.options,
     )
     return body, PollSubject.of(job)
 

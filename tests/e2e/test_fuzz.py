@@ -26,6 +26,7 @@ FIELDS = {
     "aspect_ratio",
     "provider",
     "image_url",
+    "options",  # {} and null are valid options: not an "unknown field" to fuzz with
 }
 T2V = {"campaign_id": "123", "generation_mode": "text_to_video", "script": "A cat", "duration": 5}
 I2V = {**T2V, "generation_mode": "image_to_video", "image_url": "https://example.com/a.jpg"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -135,13 +136,121 @@ def test_a_requested_deadline_is_the_jobs_deadline(client, db) -> None:
 def test_providers_lists_the_catalogue_with_what_the_tier_may_use(make_client) -> None:
     free = make_client(user_id=8, tier="free").get("/api/providers").get_json()["providers"]
     by_id = {p["provider"]: p for p in free}
-    assert set(by_id) == {"piapi_hunyuan_fast", "piapi_wanx_1.3b", "piapi_wanx_14b", "piapi_luma"}
+    assert set(by_id) == {
+        "piapi_hunyuan_fast",
+        "piapi_wanx_1.3b",
+        "piapi_wanx_14b",
+        "piapi_luma",
+        "piapi_kling_3",
+        "piapi_kling_turbo",
+        "piapi_hailuo",
+        "piapi_veo3_fast",
+        "piapi_veo3",
+        "piapi_veo31_fast",
+        "piapi_veo31",
+        "piapi_sora2",
+        "piapi_sora2_pro",
+        "piapi_skyreels",
+        "piapi_wanx_14b_lora",
+    }
     assert by_id["piapi_hunyuan_fast"]["allowed"] and not by_id["piapi_wanx_14b"]["allowed"]
+    assert not by_id["piapi_skyreels"]["allowed"]  # an unknown price fits no finite cap
     assert by_id["piapi_wanx_1.3b"]["aspect_ratios"] == ["16:9", "9:16"]
     assert by_id["piapi_luma"]["clip_lengths_s"] == [5, 10]
     assert by_id["piapi_hunyuan_fast"]["modes"]["text_to_video"]["price_usd"] == 0.03
+    assert by_id["piapi_skyreels"]["modes"]["image_to_video"]["price_usd"] is None
     pro = make_client(user_id=9, tier="pro").get("/api/providers").get_json()["providers"]
     assert all(p["allowed"] for p in pro)
+
+
+def test_providers_lists_each_models_options_price_and_limits(client) -> None:
+    listed = client.get("/api/providers").get_json()["providers"]
+    kling = next(p for p in listed if p["provider"] == "piapi_kling_3")
+
+    assert (kling["label"], kling["family"], kling["piapi_model"]) == (
+        "Kling 3.0",
+        "Kling",
+        "kling",
+    )
+    assert kling["clip_lengths_s"] == list(range(3, 16))
+    assert kling["duration_input"] == "integer"
+    assert (kling["typical_runtime_s"], kling["runtime_clip_s"]) == (66.6, 5)
+    assert kling["deadline_s"] == 1800
+    t2v = kling["modes"]["text_to_video"]
+    assert (t2v["task_type"], t2v["model_name"], t2v["price_usd"]) == (
+        "video_generation",
+        "kling-3.0",
+        0.3,
+    )
+    assert t2v["price"] | {"note": ""} == {
+        "unit": "seconds",
+        "per_s": 1,
+        "base_usd": 0.1,
+        "surcharges": [
+            {"option": "enable_audio", "value": True, "usd": 0.05},
+            {"option": "mode", "value": "pro", "usd": 0.05},
+        ],
+        "source": "published",
+        "estimate": False,
+        "note": "",
+    }
+    options = {o["name"]: o for o in kling["options"]}
+    assert list(options) == [
+        "mode",
+        "enable_audio",
+        "negative_prompt",
+        "cfg_scale",
+        "end_image_url",
+        "prefer_multi_shots",
+    ]
+    assert options["cfg_scale"] | {"description": ""} == {
+        "name": "cfg_scale",
+        "type": "number",
+        "description": "",
+        "default": 0.5,
+        "required": False,
+        "minimum": 0,
+        "maximum": 1,
+        "choices": [],
+        "max_length": None,
+        "modes": ["image_to_video", "text_to_video"],
+        "piapi_field": "cfg_scale",
+    }
+    assert options["end_image_url"]["modes"] == ["image_to_video"]
+    assert options["end_image_url"]["piapi_field"] == "image_tail_url"
+    assert options["mode"]["choices"] == ["std", "pro"]
+    assert kling["image_limits"]["formats"] == ["jpeg", "png"]
+    assert kling["image_limits"]["min_side_px"] == 301
+    lora = next(p for p in listed if p["provider"] == "piapi_wanx_14b_lora")
+    lora_type = next(o for o in lora["options"] if o["name"] == "lora_type")
+    assert (lora_type["required"], lora_type["default"]) == (True, None)
+    assert "ghibli" in lora_type["choices"]
+    sky = next(p for p in listed if p["provider"] == "piapi_skyreels")
+    assert list(sky["modes"]) == ["image_to_video"]
+    assert sky["modes"]["image_to_video"]["price"]["source"] == "unpublished"
+    assert sky["modes"]["image_to_video"]["price"]["estimate"] is True
+    veo = next(p for p in listed if p["provider"] == "piapi_veo3")
+    assert (veo["clip_lengths_s"], veo["duration_input"]) == ([8], "seconds_string")
+
+
+def test_the_openapi_document_describes_options_and_the_catalogue(client) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+
+    options = schemas["Options"]["properties"]
+    assert options["enable_audio"]["type"] == "boolean"
+    assert options["cfg_scale"]["type"] == "number"
+    assert options["end_image_url"]["format"] == "uri"
+    assert "std" in options["mode"]["enum"]
+    assert "piapi_kling_3" in options["cfg_scale"]["description"]
+    assert "#/components/schemas/Options" in json.dumps(
+        schemas["GenerateRequest"]["properties"]["options"]
+    )
+    assert "nullable" not in options["cfg_scale"]
+    assert options["end_image_url"]["nullable"] is True
+    assert "/api/video/quote" in spec["paths"]
+    assert {"options", "image_limits", "modes", "allowed"} <= set(schemas["Provider"]["properties"])
+    assert {"cost_estimated", "charged_usd", "options"} <= set(schemas["Job"]["properties"])
 
 
 def test_account_shows_tier_limits_and_the_webhook_secret(make_client) -> None:

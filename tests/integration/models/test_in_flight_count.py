@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, func, insert, select, text, update
+from sqlalchemy import column, create_engine, delete, func, insert, select, table, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import jobs
@@ -121,10 +121,12 @@ def test_the_migration_counts_jobs_that_existed_before_it(tmp_path) -> None:
                 " VALUES (5, 'pro', 'whsec_x', '2026-01-01')"
             )
         )
+        # Only the columns 0003 had: the model's later columns (and their defaults) are not there.
+        old_jobs = table(
+            "video_generations", *(column(name) for name in (*JOB_COLUMNS, "user_id", "status"))
+        )
         for status in ("processing", "processing", "completed"):
-            conn.execute(
-                insert(Job.__table__).values({**JOB_COLUMNS, "user_id": 5, "status": status})
-            )
+            conn.execute(insert(old_jobs).values({**JOB_COLUMNS, "user_id": 5, "status": status}))
     upgrade_to_head(engine)
     factory = make_session_factory(engine)
     assert counted(factory, 5) == (2, 2)

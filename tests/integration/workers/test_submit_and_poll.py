@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
+import pytest
 import responses
 
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient
 from providers.sandbox.engine import FAIL_MARKER
-from tests.integration.conftest import SPEC_I2V, SPEC_T2V
+from tests.integration.conftest import SPEC_I2V, SPEC_T2V, mark_polling
 from workers.polling import every, poll_once
 from workers.submission import Ended, RetryIn, submit_once
 
@@ -241,3 +243,72 @@ def test_a_rejected_create_fails_the_job_with_piapis_reason(session_factory, mak
     job = _job(session_factory, job_id)
     assert (job.status, job.error_code) == (Status.FAILED, "provider_rejected")
     assert "prompt violates policy" in job.error_message
+
+
+# --- options sent, and what PiAPI charged -----------------------------------------
+
+
+def test_options_reach_piapi_and_the_charge_is_recorded(session_factory, make_job, sandbox) -> None:
+    body = {
+        **SPEC_T2V,
+        "provider": "piapi_kling_3",
+        "options": {"enable_audio": True, "negative_prompt": "blur"},
+    }
+    job_id, client, token = _submitted(session_factory, make_job, sandbox, body)
+
+    (task,) = sandbox.sandbox._tasks.values()
+    sent = task.body["input"]
+    assert (sent["version"], sent["duration"], sent["mode"]) == ("3.0", 5, "std")
+    assert (sent["enable_audio"], sent["negative_prompt"]) == (True, "blur")
+    assert _job(session_factory, job_id).charged_usd is None  # not ended yet
+
+    sandbox.clock[0] += 3600
+    _poll(session_factory, client, job_id, token)
+
+    job = _job(session_factory, job_id)
+    assert job.status is Status.COMPLETED
+    assert (job.cost, job.charged_usd) == (Decimal("0.7500"), Decimal("0.7500"))
+
+
+def test_a_failed_task_records_what_piapi_charged_for_it(
+    session_factory, make_job, sandbox
+) -> None:
+    job_id, client, token = _submitted(
+        session_factory, make_job, sandbox, {**SPEC_T2V, "script": f"doomed {FAIL_MARKER}"}
+    )
+    sandbox.clock[0] += 3600
+    _poll(session_factory, client, job_id, token)
+
+    job = _job(session_factory, job_id)
+    assert (job.status, job.charged_usd) == (Status.FAILED, Decimal("0"))
+
+
+@pytest.mark.parametrize(
+    ("status", "consume", "charged"),
+    [("completed", 3_200_000, "0.3200"), ("failed", 0, "0"), ("completed", None, None)],
+)
+def test_charged_usd_comes_from_the_usage_points(
+    session_factory, make_job, status, consume, charged
+) -> None:
+    job_id = make_job({**SPEC_T2V, "provider": "piapi_sora2", "duration": 4})
+    mark_polling(session_factory, job_id, "task-sora")
+    usage = {"type": "point", "frozen": 3_200_000}
+    if consume is not None:
+        usage["consume"] = consume
+    task = {
+        "task_id": "task-sora",
+        "model": "sora2",
+        "task_type": "sora2-video",
+        "status": status,
+        "output": {"video": "https://cdn.test/v.mp4" if status == "completed" else ""},
+        "meta": {"usage": usage},
+        "error": {"code": 0 if status == "completed" else 10000, "message": "no"},
+    }
+    with responses.RequestsMock() as piapi:
+        piapi.get(f"{BASE}/api/v1/task/task-sora", json={"code": 200, "data": task})
+        _poll(session_factory, PiAPIClient(BASE, "k"), job_id, None)
+
+    job = _job(session_factory, job_id)
+    assert job.status.value == status
+    assert job.cost == Decimal("0.3200")
+    assert job.charged_usd == (None if charged is None else Decimal(charged))

@@ -31,6 +31,7 @@ NO_EXTRAS = {
     "webhook_url": None,
     "webhook_events": ["completed", "failed", "canceled"],
     "deadline_seconds": None,
+    "options": {},
 }
 
 
@@ -301,3 +302,35 @@ def test_job_body_hides_internal_fields() -> None:
         "provider_response",
     ):
         assert internal not in body
+
+
+def test_job_body_of_an_unpriced_job_with_options_and_a_charge() -> None:
+    job = _job(
+        provider="piapi_skyreels",
+        cost=None,
+        cost_estimated=True,
+        charged_usd=Decimal("0.1500"),
+        options={"negative_prompt": "", "guidance_scale": 3.5},
+    )
+
+    body = JobSchema().dump(job)
+
+    assert (body["cost"], body["cost_estimated"], body["charged_usd"]) == (None, True, 0.15)
+    assert body["options"] == {"negative_prompt": "", "guidance_scale": 3.5}
+    assert JobSchema().dump(_job(options=None))["options"] == {}
+    assert JobSchema().dump(_job())["charged_usd"] is None
+
+
+def test_options_are_an_object_of_known_names() -> None:
+    assert _load(options={"mode": "pro", "cfg_scale": 0.1})["options"] == {
+        "mode": "pro",
+        "cfg_scale": 0.1,
+    }
+    assert _load(options=None)["options"] is None
+    assert _errors({**MINIMAL, "options": {"warp": 9}}) == {"options": {"warp": ["Unknown field."]}}
+    assert "options" in _errors({**MINIMAL, "options": "pro"})
+    # null is a value only where it is an option's default (no last frame).
+    assert _load(options={"end_image_url": None})["options"] == {"end_image_url": None}
+    assert _errors({**MINIMAL, "options": {"mode": None}}) == {
+        "options": {"mode": ["Field may not be null."]}
+    }

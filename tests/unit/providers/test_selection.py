@@ -11,13 +11,18 @@ from providers.catalogue import (
     BY_KEY,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    DurationInput,
     ModeSpec,
+    OptionsError,
+    Price,
+    PriceSource,
     ProviderModel,
 )
 from providers.selection import (
     ModeNotSupportedError,
     SelectionError,
     TierNotAllowedError,
+    quote,
     select_provider,
     within_cap,
 )
@@ -125,16 +130,17 @@ def test_free_tier_may_force_a_provider_within_the_cap() -> None:
 
 
 def _text_only_catalogue() -> MappingProxyType[str, ProviderModel]:
+    price = Price(Decimal("0.01"), PriceSource.PUBLISHED, "fake")
     text_only = ProviderModel(
         key="fake_text_only",
+        label="Fake",
+        family="Fake",
         piapi_model="Qubico/hunyuan",
-        modes=MappingProxyType(
-            {TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "fake", Decimal("0.01"))}
-        ),
+        modes=MappingProxyType({TEXT_TO_VIDEO: ModeSpec("fast-txt2video", "fake", price)}),
         aspect_ratios=("16:9",),
         clip_lengths_s=(5,),
+        duration_input=DurationInput.NONE,
         image_field="image",
-        sends_duration=False,
         prompt_template="{style}. {clip}. {script}",
         deadline_s=60,
         typical_runtime_s=10,
@@ -216,7 +222,7 @@ def test_fixed_length_models_always_make_5_seconds(key: str) -> None:
     chosen = select_provider(duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", forced=key)
 
     assert chosen.clip_s == 5
-    assert chosen.cost == BY_KEY[key].modes[TEXT_TO_VIDEO].price_usd
+    assert chosen.cost == BY_KEY[key].modes[TEXT_TO_VIDEO].price.base_usd
 
 
 @pytest.mark.parametrize(
@@ -245,3 +251,141 @@ def test_unknown_tier_is_a_programming_error() -> None:
 )
 def test_within_cap(cost: str, tier: str, expected: bool) -> None:
     assert within_cap(Decimal(cost), tier) is expected
+
+
+# --- quotes for the newer models, with options -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "duration_s", "options", "cost"),
+    [
+        ("piapi_kling_3", 5, {}, "0.50"),  # 720p (std)
+        ("piapi_kling_3", 5, {"enable_audio": True}, "0.75"),
+        ("piapi_kling_3", 5, {"mode": "pro"}, "0.75"),  # 1080p
+        ("piapi_kling_3", 5, {"mode": "pro", "enable_audio": True}, "1.00"),
+        ("piapi_kling_3", 15, {}, "1.50"),
+        ("piapi_veo3_fast", 8, {}, "0.48"),
+        ("piapi_veo3_fast", 8, {"generate_audio": True}, "0.72"),
+        ("piapi_veo3_fast", 8, {"resolution": "1080p"}, "0.48"),
+        ("piapi_veo3", 8, {"generate_audio": True}, "1.92"),
+        ("piapi_veo31_fast", 8, {}, "0.48"),
+        ("piapi_sora2", 4, {}, "0.32"),
+        ("piapi_sora2", 12, {}, "0.96"),
+        ("piapi_hailuo", 5, {}, "0.20"),
+        ("piapi_kling_turbo", 10, {}, "0.56"),
+        ("piapi_wanx_14b_lora", 5, {"lora_type": "ghibli"}, "0.28"),
+    ],
+)
+def test_pinned_quotes(key: str, duration_s: int, options: dict[str, object], cost: str) -> None:
+    mode = next(iter(BY_KEY[key].modes))
+    chosen = select_provider(
+        duration_s=duration_s, mode=mode, tier="pro", forced=key, options=options
+    )
+
+    assert chosen.cost == Decimal(cost)
+
+
+def test_hailuo_t2v_01_quote() -> None:
+    chosen = select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_hailuo")
+
+    assert (chosen.spec.model_name, chosen.clip_s, chosen.cost) == (
+        "hailuo-t2v-01",
+        6,
+        Decimal("0.20"),
+    )
+    assert not chosen.cost_estimated
+
+
+@pytest.mark.parametrize(
+    ("key", "mode"), [("piapi_skyreels", IMAGE_TO_VIDEO), ("piapi_sora2_pro", TEXT_TO_VIDEO)]
+)
+def test_an_unpublished_price_quotes_null_as_an_estimate(key: str, mode: str) -> None:
+    chosen = quote(duration_s=5, mode=mode, tier="pro", forced=key)
+
+    assert chosen.cost is None
+    assert chosen.cost_estimated
+    assert chosen.allowed  # pro has no cap
+
+
+def test_an_unknown_price_is_within_no_finite_cap() -> None:
+    chosen = quote(duration_s=5, mode=IMAGE_TO_VIDEO, tier="free", forced="piapi_skyreels")
+
+    assert not chosen.allowed
+    with pytest.raises(TierNotAllowedError) as caught:
+        select_provider(duration_s=5, mode=IMAGE_TO_VIDEO, tier="free", forced="piapi_skyreels")
+    assert str(caught.value) == (
+        "piapi_skyreels has no published price, so the free tier (providers up to $0.12 per "
+        "clip) may not use it."
+    )
+    assert within_cap(None, "pro") and not within_cap(None, "free")
+
+
+def test_the_cap_applies_to_the_quote_with_its_options() -> None:
+    # Hailuo at $0.20 is over free's $0.12; Kling's audio surcharge counts too.
+    with pytest.raises(TierNotAllowedError) as caught:
+        select_provider(
+            duration_s=3,
+            mode=TEXT_TO_VIDEO,
+            tier="free",
+            forced="piapi_kling_3",
+            options={"enable_audio": True},
+        )
+    assert str(caught.value) == (
+        "piapi_kling_3 costs $0.45 for this 3 s text_to_video clip; the free tier may use "
+        "providers up to $0.12 per clip."
+    )
+
+
+def test_refusals_format_prices_in_dollars() -> None:
+    with pytest.raises(TierNotAllowedError) as caught:
+        select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="free", forced="piapi_luma")
+
+    assert "$0.20" in str(caught.value)
+    assert "$0.12" in str(caught.value)
+    assert "USD" not in str(caught.value)
+
+
+def test_estimates_are_marked() -> None:
+    assert select_provider(
+        duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_luma"
+    ).cost_estimated
+    assert not select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro").cost_estimated
+
+
+def test_the_quote_keeps_the_normalised_options() -> None:
+    chosen = quote(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", forced="piapi_veo3", options={})
+
+    assert dict(chosen.options) == {
+        "generate_audio": False,
+        "resolution": "720p",
+        "negative_prompt": "",
+    }
+
+
+def test_options_without_a_provider_are_checked_against_the_automatic_choice() -> None:
+    chosen = select_provider(
+        duration_s=30, mode=TEXT_TO_VIDEO, tier="pro", options={"negative_prompt": "blur"}
+    )
+    assert chosen.model.key == "piapi_wanx_1.3b"
+    assert chosen.options["negative_prompt"] == "blur"
+
+    with pytest.raises(OptionsError) as caught:  # Hunyuan takes no options
+        select_provider(duration_s=5, mode=TEXT_TO_VIDEO, tier="pro", options={"loop": True})
+    assert list(caught.value.problems) == ["loop"]
+
+
+def test_a_cheaper_rung_that_does_not_take_the_options_is_passed_over() -> None:
+    # free, 61 s image-to-video: WanX 14b and 1.3b (both $0.28) are over the cap, and
+    # Hunyuan (within it) takes no negative_prompt: nothing the tier may run fits.
+    with pytest.raises(TierNotAllowedError):
+        select_provider(
+            duration_s=61,
+            mode=IMAGE_TO_VIDEO,
+            tier="free",
+            options={"negative_prompt": "blur"},
+        )
+    # Without the option the ladder steps down to Hunyuan, as before.
+    assert (
+        select_provider(duration_s=61, mode=IMAGE_TO_VIDEO, tier="free").model.key
+        == "piapi_hunyuan_fast"
+    )

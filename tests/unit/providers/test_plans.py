@@ -1,0 +1,101 @@
+"""What a request becomes: the notice for every difference, and prompts a model refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from providers.catalogue import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from providers.plans import PromptTooLongError, plan_job
+
+
+def _plan(**changes: Any) -> Any:
+    request: dict[str, Any] = {
+        "mode": TEXT_TO_VIDEO,
+        "duration_s": 5,
+        "tier": "pro",
+        "style": "social",
+        "script": "A cat",
+        "aspect_ratio": "16:9",
+    }
+    return plan_job(**{**request, **changes})
+
+
+def test_a_request_as_asked_has_no_notice() -> None:
+    plan = _plan()
+
+    assert plan.notice is None
+    assert plan.aspect_ratio == "16:9"
+    assert plan.prompt.endswith("Duration: 5s. Script: A cat")
+
+
+@pytest.mark.parametrize(
+    ("forced", "asked", "runs_at"),
+    [
+        ("piapi_hunyuan_fast", "21:9", "16:9"),
+        ("piapi_wanx_14b", "1:1", "16:9"),
+        (None, "4:3", "16:9"),
+    ],
+)
+def test_an_aspect_ratio_the_model_lacks_is_replaced_and_said(
+    forced: str | None, asked: str, runs_at: str
+) -> None:
+    plan = _plan(forced=forced, aspect_ratio=asked)
+
+    assert plan.aspect_ratio == runs_at
+    key = plan.selection.model.key
+    assert plan.notice == f"{key} does not take aspect ratio {asked}; it runs at {runs_at}."
+
+
+def test_a_ratio_the_model_takes_is_kept_without_a_notice() -> None:
+    plan = _plan(forced="piapi_luma", aspect_ratio="21:9")
+
+    assert (plan.aspect_ratio, plan.notice) == ("21:9", None)
+
+
+def test_notices_add_up() -> None:
+    plan = _plan(forced="piapi_wanx_1.3b", mode=IMAGE_TO_VIDEO, aspect_ratio="1:1")
+
+    assert plan.notice is not None
+    assert plan.notice.startswith("PiAPI has no WanX 1.3b image-to-video")
+    assert plan.notice.endswith("piapi_wanx_1.3b does not take aspect ratio 1:1; it runs at 16:9.")
+
+
+@pytest.mark.parametrize(
+    ("forced", "mode", "notice"),
+    [
+        (
+            "piapi_hailuo",
+            TEXT_TO_VIDEO,
+            "piapi_hailuo takes no aspect ratio for text_to_video; it makes 16:9.",
+        ),
+        (
+            "piapi_kling_3",
+            IMAGE_TO_VIDEO,
+            "piapi_kling_3 takes no aspect ratio for image_to_video; the clip takes the "
+            "image's shape.",
+        ),
+    ],
+)
+def test_a_model_that_takes_no_ratio_says_so_when_another_was_asked(
+    forced: str, mode: str, notice: str
+) -> None:
+    assert _plan(forced=forced, mode=mode, aspect_ratio="9:16").notice == notice
+    assert _plan(forced=forced, mode=mode, aspect_ratio="16:9").notice is None
+
+
+def test_a_prompt_longer_than_the_model_takes_is_refused() -> None:
+    with pytest.raises(PromptTooLongError) as caught:
+        _plan(forced="piapi_hailuo", script="x" * 1990)
+
+    assert "piapi_hailuo takes prompts of at most 2000 characters" in str(caught.value)
+    assert caught.value.field == "script"
+    assert _plan(forced="piapi_kling_3", script="x" * 1990).prompt.endswith("x")
+
+
+def test_an_over_cap_plan_is_made_but_not_allowed() -> None:
+    plan = _plan(forced="piapi_veo3", tier="free")
+
+    assert not plan.selection.allowed
+    assert str(plan.selection.cost) == "0.9600"
