@@ -23,6 +23,7 @@ from sqlalchemy import (
     Uuid,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -65,6 +66,16 @@ def _str_enum(cls: type[enum.StrEnum]) -> Enum:
 
 
 _JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+# The library's indexes: each ends in its order, so a page is a range of one index.
+LIBRARY_INDEXES: dict[str, tuple[str, ...]] = {
+    "ix_video_generations_library": (),
+    "ix_video_generations_library_status": ("status",),
+    "ix_video_generations_library_mode": ("generation_mode",),
+    "ix_video_generations_library_provider": ("provider",),
+    "ix_video_generations_library_campaign": ("campaign_id",),
+}
 
 
 class Job(Base):
@@ -128,7 +139,11 @@ class Job(Base):
     stored_files: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
 
     __table_args__ = (
-        Index("ix_video_generations_user_created", "user_id", "created_at"),
+        # The library's order, alone and after each of its filters (migration 0006).
+        *(
+            Index(name, "user_id", *columns, text("created_at DESC"), text("id DESC"))
+            for name, columns in LIBRARY_INDEXES.items()
+        ),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
         Index("ix_video_generations_storage_due", "storage_state", "storage_due_at"),
         Index(
