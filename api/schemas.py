@@ -123,7 +123,10 @@ class CursorField(fields.String):
 
     default_error_messages = {"invalid_cursor": "Not a cursor from this API."}
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Cursor:
+    # Returns the decoded cursor, not the text: the view gets the position it names.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Cursor:
         try:
             return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
         except CursorError:

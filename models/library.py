@@ -54,7 +54,7 @@ def conditions(user_id: int, filters: Mapping[str, Any]) -> list[ColumnElement[b
 
 def page_query(
     where: Sequence[ColumnElement[bool]], *, after: Position | None, offset: int, limit: int
-) -> Select[tuple[Job]]:
+) -> Select[Job]:
     """Up to limit jobs, newest first (ties by id), after a position or an offset."""
     query = select(Job).where(*where)
     if after is not None:
@@ -77,9 +77,11 @@ def read_page(
     return list(session.scalars(page_query(where, after=after, offset=offset, limit=limit)))
 
 
-def capped_count_query(where: Sequence[ColumnElement[bool]]) -> Select[tuple[int]]:
+def capped_count_query(where: Sequence[ColumnElement[bool]]) -> Select[int]:
     """count(*) of the matching rows, stopping at COUNT_BOUND + 1 (an index-only scan)."""
-    capped = select(literal_column("1")).select_from(Job).where(*where).limit(COUNT_BOUND + 1)
+    capped: Select[Any] = (
+        select(literal_column("1")).select_from(Job).where(*where).limit(COUNT_BOUND + 1)
+    )
     return select(func.count()).select_from(capped.subquery())
 
 
