@@ -49,10 +49,14 @@ def _drop(name: str, postgres: bool) -> None:
     op.execute(f"DROP INDEX{' CONCURRENTLY' if postgres else ''} IF EXISTS {name}")
 
 
+def _is_postgres() -> bool:
+    return op.get_context().dialect.name == "postgresql"
+
+
 def upgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    postgres = _is_postgres()
     with _outside_transaction(postgres):
-        if postgres:
+        if postgres and not op.get_context().as_sql:  # offline (--sql) has no database to ask
             invalid = op.get_bind().exec_driver_sql(
                 "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                 " WHERE NOT i.indisvalid AND c.relname = ANY(%(names)s)",
@@ -67,7 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
+    postgres = _is_postgres()
     with _outside_transaction(postgres):
         for name, columns in REPLACED.items():
             _create(name, columns, postgres)
