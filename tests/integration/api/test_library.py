@@ -95,7 +95,8 @@ def test_a_cursor_does_not_shift_when_newer_videos_arrive(client, make_job) -> N
 
 def test_filters_page_by_cursor_too(client, make_job) -> None:
     failed = _jobs(make_job, 5, status="failed", campaign_id=0)
-    _jobs(make_job, 4, status="completed", campaign_id=1)
+    _jobs(make_job, 2, status="failed", campaign_id=1)
+    _jobs(make_job, 2, status="completed", campaign_id=0)
 
     pages = _walk(client, per_page=2, status="failed", campaign_id=0)
 

@@ -65,6 +65,9 @@ def _shown(page: Any) -> list[str]:
 
 
 def test_older_and_newer_follow_cursors(served) -> None:
+    # Locator assertions retry without evaluating strings, which the page's CSP forbids.
+    from playwright.sync_api import expect
+
     seen: list[str] = []
     with chromium() as browser:
         page = browser.new_page()
@@ -75,26 +78,21 @@ def test_older_and_newer_follow_cursors(served) -> None:
         page.click("#key-form button[type=submit]")
         newest = served["ids"]
 
-        page.wait_for_function("document.querySelectorAll('#videos li.video').length === 12")
+        rows = page.locator("#videos li.video")
+        expect(rows).to_have_count(PER_PAGE)
         assert _shown(page) == newest[:PER_PAGE]
         assert page.inner_text("#page-info") == "Page 1 of about 2"  # 21 counted, 12 a page
         assert page.is_disabled("#newer")
 
         for number, older in ((2, newest[12:24]), (3, newest[24:])):
             page.click("#older")
-            page.wait_for_function(
-                "first => document.querySelector('#videos li.video').dataset.videoId === first",
-                arg=older[0],
-            )
+            expect(rows.first).to_have_attribute("data-video-id", older[0])
             assert _shown(page) == older
             assert "cursor=" in seen[-1] and "&page=" not in seen[-1] and "?page=" not in seen[-1]
             assert page.inner_text("#page-info").startswith(f"Page {number} of")
         assert page.is_disabled("#older")  # the last page: no next_cursor
 
         page.click("#newer")
-        page.wait_for_function(
-            "first => document.querySelector('#videos li.video').dataset.videoId === first",
-            arg=newest[12],
-        )
+        expect(rows.first).to_have_attribute("data-video-id", newest[12])
         assert _shown(page) == newest[12:24]
         assert not page.is_disabled("#older")
