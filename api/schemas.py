@@ -9,7 +9,11 @@ from marshmallow import fields, validate
 
 from api.catalogue_schemas import OptionsSchema
 from api.job_body import JobSchema, UTCDateTime
+from api.library_cursor import Cursor, CursorError
+from api.library_cursor import decode as decode_cursor
+from api.library_cursor import fingerprint as cursor_fingerprint
 from models.jobs import Status
+from models.library import COUNT_BOUND
 from models.webhooks import DEFAULT_EVENTS, EVENTS
 from providers.catalogue import ASPECT_RATIOS, BY_KEY, IMAGE_TO_VIDEO, MODES
 from providers.prompts import DEFAULT_STYLE, STYLE_PROMPTS
@@ -124,27 +128,87 @@ class GenerateRequest(ma.Schema):
             )
 
 
+class CursorField(fields.String):
+    """A next_cursor from an earlier library page, decoded (a 422 if it is not one)."""
+
+    default_error_messages = {"invalid_cursor": "Not a cursor from this API."}
+
+    # Returns the decoded cursor, not the text: the view gets the position it names.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Cursor:
+        try:
+            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
+        except CursorError:
+            raise self.make_error("invalid_cursor") from None
+
+
 class LibraryQuery(ma.Schema):
     """GET /api/video/library query string."""
 
     class Meta:
         unknown = ma.EXCLUDE  # cache-busting parameters are harmless
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=100_000),
+        metadata={"description": "Page number (OFFSET paging, as in the spec); not with cursor."},
+    )
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = CursorField(
+        metadata={
+            "description": "A next_cursor from an earlier page: the page after it, at the cost"
+            " of page 1. Send the same filters and per_page as that page's request; not with"
+            " page."
+        },
+    )
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     generation_mode = fields.String(validate=validate.OneOf(MODES))
     provider = fields.String(validate=validate.OneOf(list(BY_KEY)))
     campaign_id = DigitsInteger(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
+
+    @ma.validates_schema(pass_original=True)
+    def _cursor_fits_the_query(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        cursor = data.get("cursor")
+        if cursor is None:
+            return
+        if "page" in original:
+            raise ma.ValidationError("Send either page or cursor, not both.", "cursor")
+        if cursor.query != cursor_fingerprint(data):
+            raise ma.ValidationError(
+                "This cursor was made with other filters or another per_page: send the same"
+                " ones, or start again without a cursor.",
+                "cursor",
+            )
 
 
 class LibraryPage(ma.Schema):
     """One page of a user's videos, newest first."""
 
     videos = fields.List(fields.Nested(JobSchema))
-    page = fields.Integer()
+    page = fields.Integer(
+        metadata={"description": "This page's number; with a cursor, pages followed from page 1."}
+    )
     per_page = fields.Integer()
-    total = fields.Integer()
+    total = fields.Integer(
+        metadata={
+            "description": f"Videos matching the filters: exact up to {COUNT_BOUND:,}; above"
+            " that an estimate (see total_is_estimate), never below"
+            f" {COUNT_BOUND + 1:,}."
+        }
+    )
+    total_is_estimate = fields.Boolean(
+        metadata={
+            "description": f"True when more than {COUNT_BOUND:,} match and total is an estimate."
+        }
+    )
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Pass as cursor (with the same filters and per_page) for the next,"
+            " older page; null on the last page. Opaque and URL-safe."
+        },
+    )
 
 
 class AttemptSchema(ma.Schema):

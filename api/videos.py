@@ -8,12 +8,15 @@ from typing import Any
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.auth import current_user
 from api.catalogue_schemas import QuoteSchema
 from api.errors import APIError
 from api.job_body import job_view
+from api.library_cursor import Cursor
+from api.library_cursor import encode as encode_cursor
+from api.library_cursor import fingerprint as cursor_fingerprint
 from api.schemas import (
     INT32_MAX,
     GenerateRequest,
@@ -27,6 +30,7 @@ from api.submissions import accept, plan_request, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
 from models import jobs, webhooks
+from models import library as library_reads
 from models.jobs import Job
 from models.tiers import TIERS
 from models.webhooks import WebhookAttempt, WebhookDelivery
@@ -188,18 +192,36 @@ def delete(video_id: int) -> tuple[str, int]:
 @blp.response(200, LibraryPage)
 @_document(422)
 def library(query: dict[str, Any]) -> dict[str, Any]:
-    """The user's videos, newest first, a page at a time, optionally filtered."""
-    page, per_page = query["page"], query["per_page"]
-    where = [Job.user_id == current_user().id]
-    for name in ("status", "generation_mode", "provider", "campaign_id"):
-        if query.get(name) is not None:
-            where.append(getattr(Job, name) == query[name])
-    total = g.db.scalar(select(func.count()).select_from(Job).where(*where))
-    videos = g.db.scalars(
-        select(Job)
-        .where(*where)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return {"videos": videos, "page": page, "per_page": per_page, "total": total}
+    """The user's videos, newest first, a page at a time (by page or cursor), optionally filtered.
+
+    At most three statements whatever the history: the page, a count capped at COUNT_BOUND,
+    and past the cap the planner's estimate.
+    """
+    per_page, cursor = query["per_page"], query.get("cursor")
+    where = library_reads.conditions(current_user().id, query)
+    if cursor is not None:
+        page, offset = cursor.page, 0
+        after = library_reads.Position(cursor.created_at, cursor.id)
+    else:
+        page, offset, after = query["page"], (query["page"] - 1) * per_page, None
+    # One row more than the page says whether there is a next page, without counting.
+    rows = library_reads.read_page(g.db, where, after=after, offset=offset, limit=per_page + 1)
+    videos, more = rows[:per_page], len(rows) > per_page
+    if cursor is None and not more and (videos or not offset):
+        total = library_reads.Total(offset + len(videos), is_estimate=False)  # the last page
+    else:
+        total = library_reads.total(g.db, where)
+    next_cursor = None
+    if more:
+        last = videos[-1]
+        next_cursor = encode_cursor(
+            Cursor(last.created_at, last.id, page + 1, cursor_fingerprint(query))
+        )
+    return {
+        "videos": videos,
+        "page": page,
+        "per_page": per_page,
+        "total": total.count,
+        "total_is_estimate": total.is_estimate,
+        "next_cursor": next_cursor,
+    }

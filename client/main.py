@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -136,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     library.add_argument("--mode", choices=MODES, dest="generation_mode")
     library.add_argument("--provider")
     library.add_argument("--campaign-id")
-    library.add_argument("--page", type=int, default=1)
+    where = library.add_mutually_exclusive_group()
+    where.add_argument("--page", type=int, help="page number (default 1)")
+    where.add_argument(
+        "--cursor", help="the next page after a listing (printed below it); same filters"
+    )
     library.add_argument("--per-page", type=int, default=20, help="1-100 (default 20)")
     library.add_argument("--json", action="store_true", help="the raw page body")
 
@@ -247,18 +252,25 @@ def run_status(client: VideoClient, args: argparse.Namespace, out: Console, err:
 
 
 def run_library(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    page = client.library(
-        page=args.page,
-        per_page=args.per_page,
-        status=args.status,
-        generation_mode=args.generation_mode,
-        provider=args.provider,
-        campaign_id=args.campaign_id,
-    )
+    filters = {
+        "status": args.status,
+        "generation_mode": args.generation_mode,
+        "provider": args.provider,
+        "campaign_id": args.campaign_id,
+    }
+    page = client.library(page=args.page, cursor=args.cursor, per_page=args.per_page, **filters)
     if args.json:
         _print_json(page)
-    else:
-        out.print(library_table(page, out.width, fill=out.is_terminal))
+        return OK
+    out.print(library_table(page, out.width, fill=out.is_terminal))
+    if page.get("next_cursor"):
+        # A cursor is valid only with the filters and page size that made it.
+        options = {"--status": args.status, "--mode": args.generation_mode}
+        options |= {"--provider": args.provider, "--campaign-id": args.campaign_id}
+        again = ["videogen", "library"]
+        again += [part for flag, v in options.items() if v is not None for part in (flag, v)]
+        again += ["--per-page", str(args.per_page), "--cursor", str(page["next_cursor"])]
+        err.print(f"next page: {shlex.join(again)}", soft_wrap=True)
     return OK
 
 

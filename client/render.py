@@ -123,6 +123,8 @@ def library_table(page: dict[str, Any], width: int = 120, *, fill: bool = True) 
     per_page = max(1, int(page.get("per_page") or 1))
     total = int(page.get("total") or 0)
     pages = max(1, -(-total // per_page))
+    about = "about " if page.get("total_is_estimate") else ""  # past the API's exact count
+    plural = "" if total == 1 else "s"
     rows = [
         {
             "id": str(job.get("video_id")),
@@ -149,7 +151,7 @@ def library_table(page: dict[str, Any], width: int = 120, *, fill: bool = True) 
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         expand=fill and "script" in shown,
-        caption=f"page {page.get('page')} of {pages}, {total} video{'' if total == 1 else 's'}",
+        caption=f"page {page.get('page')} of {about}{pages}, {about}{total} video{plural}",
         caption_justify="left",
     )
     right = {h for h, is_right in LIBRARY_COLUMNS if is_right}

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Uuid,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -66,6 +67,16 @@ def _str_enum(cls: type[enum.StrEnum]) -> Enum:
 
 
 _JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+# The library's indexes: each ends in its order, so a page is a range of one index.
+LIBRARY_INDEXES: dict[str, tuple[str, ...]] = {
+    "ix_video_generations_library": (),
+    "ix_video_generations_library_status": ("status",),
+    "ix_video_generations_library_mode": ("generation_mode",),
+    "ix_video_generations_library_provider": ("provider",),
+    "ix_video_generations_library_campaign": ("campaign_id",),
+}
 
 
 class Job(Base):
@@ -134,7 +145,11 @@ class Job(Base):
     charged_usd: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
 
     __table_args__ = (
-        Index("ix_video_generations_user_created", "user_id", "created_at"),
+        # The library's order, alone and after each of its filters (migration 0006).
+        *(
+            Index(name, "user_id", *columns, text("created_at DESC"), text("id DESC"))
+            for name, columns in LIBRARY_INDEXES.items()
+        ),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
         Index("ix_video_generations_storage_due", "storage_state", "storage_due_at"),
         Index(

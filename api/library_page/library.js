@@ -16,7 +16,10 @@
   const state = {
     key: null,
     page: 1,
+    cursors: [null], // cursors[n - 1] reads page n (page 1 needs none): the API's next_cursor
+    next: null, // the page after this one, or null on the last page
     total: 0,
+    estimate: false, // total is the API's estimate (a very long history)
     rows: new Map(), // video_id -> its <li>, kept for the life of the page
     timer: null,
     running: false,
@@ -183,15 +186,16 @@
   }
 
   function renderSummary() {
-    const pages = Math.max(1, Math.ceil(state.total / PER_PAGE));
+    const pages = Math.max(state.page, Math.ceil(state.total / PER_PAGE));
+    const about = state.estimate ? "about " : "";
     $("newer").disabled = state.page <= 1;
-    $("older").disabled = state.page >= pages;
-    $("page-info").textContent = state.total ? `Page ${state.page} of ${pages}` : "";
+    $("older").disabled = !state.next;
+    $("page-info").textContent = state.total ? `Page ${state.page} of ${about}${pages}` : "";
     if (state.total === 0) {
       setLibraryState("empty", "No videos yet. Describe one above and press Generate.");
     } else {
       const noun = state.total === 1 ? "video" : "videos";
-      setLibraryState("ready", `${state.total} ${noun}, newest first.`);
+      setLibraryState("ready", `${about}${state.total} ${noun}, newest first.`);
     }
   }
 
@@ -201,18 +205,33 @@
 
   // --- polling: the library now and then, each processing job more often ---------------
 
+  function firstPage() {
+    state.page = 1;
+    state.cursors = [null];
+  }
+
   async function refreshLibrary() {
     const epoch = state.epoch;
-    const body = await api(`/api/video/library?page=${state.page}&per_page=${PER_PAGE}`);
+    // Pages after the first are read by cursor: newer jobs arriving do not shift them.
+    const cursor = state.cursors[state.page - 1];
+    const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    let body;
+    try {
+      body = await api(`/api/video/library?per_page=${PER_PAGE}${query}`);
+    } catch (err) {
+      if (!(cursor && err instanceof ApiError && err.status === 422)) throw err;
+      body = null; // a cursor the API no longer takes: start again from the newest
+    }
     if (epoch !== state.epoch) return; // a local change happened meanwhile; next turn
-    state.lastLibrary = Date.now();
-    state.total = body.total;
-    const lastPage = Math.max(1, Math.ceil(body.total / PER_PAGE));
-    if (state.page > lastPage) {
-      state.page = lastPage;
+    if (!body || (state.page > 1 && body.videos.length === 0)) {
+      firstPage(); // everything on this page was deleted elsewhere
       await refreshLibrary();
       return;
     }
+    state.lastLibrary = Date.now();
+    state.total = body.total;
+    state.estimate = Boolean(body.total_is_estimate);
+    state.next = body.next_cursor || null;
     const wanted = new Set(body.videos.map((job) => job.video_id));
     for (const [id, el] of state.rows) {
       if (!wanted.has(id)) {
@@ -335,7 +354,7 @@
     const key = $("key-input").value.trim();
     if (!key) return;
     state.key = key;
-    state.page = 1;
+    firstPage();
     showLibrary();
     setLibraryState("loading", "Loading\u2026");
     try {
@@ -380,7 +399,7 @@
         renderSummary();
         schedule(STATUS_EVERY_MS);
       } else {
-        state.page = 1;
+        firstPage();
         refreshSoon();
       }
     } catch (err) {
@@ -393,7 +412,13 @@
   }
 
   function turnPage(delta) {
-    state.page = Math.max(1, state.page + delta);
+    if (delta > 0) {
+      if (!state.next) return;
+      state.cursors[state.page] = state.next;
+      state.page += 1;
+    } else {
+      state.page = Math.max(1, state.page - 1);
+    }
     state.epoch += 1;
     refreshSoon();
   }

@@ -395,3 +395,50 @@ def test_download_to_an_unwritable_place_is_a_clear_error(api, capsys, tmp_path)
 
     assert code == LOCAL
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_library_follows_a_cursor_and_prints_the_next_one(api, capsys) -> None:
+    page = {
+        "videos": [job("completed", 100, video_id="9")],
+        "page": 501,
+        "per_page": 1,
+        "total": 1_000_000,
+        "total_is_estimate": True,
+        "next_cursor": "WzEsMTc2NCwyLDUwMiwiYWJjIl0",
+    }
+    api.get(
+        f"{API}/api/video/library",
+        json=page,
+        match=[
+            matchers.query_param_matcher(
+                {"cursor": "abc-_1", "per_page": "1", "campaign_id": "7 8"}
+            )
+        ],
+    )
+
+    code, out, err = run(
+        capsys, "library", "--cursor", "abc-_1", "--per-page", "1", "--campaign-id", "7 8"
+    )
+
+    assert code == OK
+    assert "page 501 of about 1000000, about 1000000 videos" in out
+    assert (
+        "next page: videogen library --campaign-id '7 8' --per-page 1"
+        " --cursor WzEsMTc2NCwyLDUwMiwiYWJjIl0" in err
+    )
+
+
+def test_library_last_page_prints_no_cursor_and_page_with_cursor_is_refused(api, capsys) -> None:
+    body = {"videos": [], "page": 1, "per_page": 20, "total": 0, "next_cursor": None}
+    api.get(
+        f"{API}/api/video/library",
+        json=body,
+        match=[matchers.query_param_matcher({"per_page": "20"})],
+    )
+
+    code, _, err = run(capsys, "library")
+
+    assert code == OK and "next page" not in err
+    with pytest.raises(SystemExit) as exited:
+        main(["library", "--page", "2", "--cursor", "abc"])
+    assert exited.value.code == USAGE
