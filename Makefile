@@ -33,8 +33,8 @@ chaos: $(STAMP) ## The chaos run (minutes): CHAOS_JOBS=2000 CHAOS_SECONDS=180; r
 bench: $(STAMP) ## Benchmark against same-run baselines (<15 min; BENCH_QUICK=1 ~3 min); artifacts/bench/
 	$(BIN)/python -m bench
 
-lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: $(STAMP) ## ruff (check and format), mypy --strict, import-linter's layers
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 fmt: $(STAMP) ## Apply formatting and safe fixes
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

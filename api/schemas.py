@@ -40,7 +40,7 @@ class DigitsInteger(fields.Integer):
             if not value.isascii() or not value.isdigit() or len(value) > 10:
                 raise self.make_error("invalid")
             value = int(value)
-        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class GenerateRequest(ma.Schema):

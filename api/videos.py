@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g, request
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from api.auth import current_user
 from api.catalogue_schemas import QuoteSchema
 from api.errors import APIError
-from api.job_body import job_view
+from api.job_body import JobSchema, job_view
 from api.library_cursor import Cursor
 from api.library_cursor import encode as encode_cursor
 from api.library_cursor import fingerprint as cursor_fingerprint
@@ -22,7 +23,6 @@ from api.schemas import (
     GenerateRequest,
     IdempotencyHeader,
     JobDetailSchema,
-    JobSchema,
     LibraryPage,
     LibraryQuery,
 )
@@ -56,9 +56,31 @@ class StillProcessingError(APIError):
     status, code = 409, "conflict"
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryDetail:
+    """A webhook delivery with its attempts, as the status body shows it."""
+
+    delivery: WebhookDelivery
+    attempt_list: list[WebhookAttempt]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.delivery, name)
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """A job with its webhook deliveries: what JobDetailSchema dumps."""
+
+    job: Job
+    webhook_deliveries: list[DeliveryDetail]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.job, name)
+
+
 def _owned_job(video_id: int) -> Job:
     # Ids are 32-bit; a larger one names no job (and SQLite cannot even bind past 64 bits).
-    job = g.db.get(Job, video_id) if video_id <= INT32_MAX else None
+    job: Job | None = g.db.get(Job, video_id) if video_id <= INT32_MAX else None
     if job is None or job.user_id != current_user().id:
         # Another user's job looks exactly like one that does not exist.
         raise JobNotFoundError(f"No video {video_id}.")
@@ -133,16 +155,16 @@ def quote(req: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/status/<int:video_id>", methods=["GET"])
 @blp.response(200, JobDetailSchema)
 @_document(404)
-def status(video_id: int) -> Job:
+def status(video_id: int) -> JobDetail:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
-    for delivery in deliveries:
-        delivery.attempt_list = [a for a in attempts if a.delivery_id == delivery.id]
-    job.webhook_deliveries = deliveries  # read by JobDetailSchema; not a column
-    return job
+    return JobDetail(
+        job,
+        [DeliveryDetail(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries],
+    )
 
 
 @blp.route("/<int:video_id>/cancel", methods=["POST"])
