@@ -26,12 +26,15 @@ MARK = "@@readme-command-"
 
 @pytest.fixture(scope="module")
 def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # A stack of its own: the README's video ids count from 1.
+    # A stack of its own (the README's video ids count from 1), at `make up`'s pace: the
+    # README's waits, and its cancel of a job still running, assume it.
     with run_stack(
         tmp_path_factory.mktemp("readme"),
         "postgres-redis",
         database="videogen_e2e_readme",
         redis_db=4,
+        SANDBOX_TIME_SCALE="0.25",
+        POLL_MIN_INTERVAL_SECONDS="1",
     ) as stack:
         yield stack
 
