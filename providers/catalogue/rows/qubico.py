@@ -6,6 +6,7 @@ They make fixed 85-frame clips (about 5 s), take no duration, and read an image 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -132,24 +133,17 @@ _LORA_PRICE = Price(
     Decimal("0.28"), PriceSource.THIRD_PARTY, "A third-party figure: WanX 14b's price, LoRA on."
 )
 
-WANX_14B_LORA = ProviderModel(
+# WanX 14b with a LoRA: the same model, clips, ratios and timing; its own task types and options.
+WANX_14B_LORA = replace(
+    WANX_14B,
     key="piapi_wanx_14b_lora",
     label="WanX 14b LoRA",
-    family="WanX",
-    piapi_model="Qubico/wanx",
     modes=MappingProxyType(
         {
             TEXT_TO_VIDEO: ModeSpec("txt2video-14b-lora", "wanx-14b-lora", _LORA_PRICE),
             IMAGE_TO_VIDEO: ModeSpec("img2video-14b-lora", "wanx-14b-lora", _LORA_PRICE),
         }
     ),
-    aspect_ratios=("16:9", "9:16"),
-    clip_lengths_s=(5,),
-    duration_input=DurationInput.NONE,
-    image_field="image",
-    prompt_template=CLIP_TEMPLATE,
-    deadline_s=30 * 60,
-    typical_runtime_s=480,
     options=(
         Option(
             "lora_type",
