@@ -267,6 +267,9 @@ function allPickers() {
 
 async function onSubmit(event) {
   event.preventDefault();
+  // A quote still to come would clear this request's errors: it is not needed now.
+  clearTimeout(form.timer);
+  form.seq += 1;
   form.busy = true;
   updateSubmit();
   showFormError(null);
