@@ -250,3 +250,25 @@ def test_option_values_are_json_when_they_parse_else_strings(text, parsed) -> No
 def test_a_bad_option_names_the_form_it_wants() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
         parse_option("enable_audio")
+
+
+def test_a_large_upload_shows_a_byte_bar_on_a_terminal(mocked_api, tmp_path) -> None:
+    from rich.console import Console
+
+    from client.api import VideoClient
+    from client.compose import PROGRESS_MIN_BYTES, upload
+
+    data = b"\x89PNG\r\n\x1a\n" + b"\x00" * (PROGRESS_MIN_BYTES + 10)
+    big = tmp_path / "big.png"
+    big.write_bytes(data)
+    mocked_api.post(f"{API}/api/uploads", status=201, json=upload_body("upl_" + "b" * 24, data))
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+
+    answer = upload(VideoClient(API, KEY), big, terminal)
+
+    assert answer["upload_id"] == "upl_" + "b" * 24
+    assert sent_file(mocked_api.calls[0])[2] == data
+    shown = screen.getvalue()
+    assert "upload big.png" in shown and "1.0/1.0 MB" in shown  # the bar reached the end
+    assert "uploaded big.png" in shown
