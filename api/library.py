@@ -51,7 +51,11 @@ def media_sources(settings: Settings, url_for_key: Callable[[str], str]) -> list
 
 
 def content_security_policy(media: list[str]) -> str:
-    """Scripts, styles and API calls from this origin only; media from `media` only."""
+    """Scripts, styles and API calls from this origin only; media from `media` only.
+
+    Images may also be blob: URLs: the form previews a chosen file from the browser's own
+    copy (an object URL, which only this page's scripts can make), wherever uploads go.
+    """
     allowed = " ".join(media)
     return "; ".join(
         (
@@ -59,7 +63,7 @@ def content_security_policy(media: list[str]) -> str:
             "script-src 'self'",
             "style-src 'self'",
             "connect-src 'self'",
-            f"img-src {allowed}",
+            f"img-src {allowed} blob:",
             f"media-src {allowed}",
             # The forms are sent by script; a form that would navigate (and put the key in a
             # URL) is refused by the browser.

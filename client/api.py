@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from client.uploads import MultipartFile
+
 TIMEOUT_S = 30.0
 CHUNK_BYTES = 64 * 1024
 
@@ -41,6 +43,10 @@ class UnreachableError(ClientError):
     """No HTTP answer at all: refused, timed out, DNS."""
 
 
+class LocalFileError(ClientError):
+    """A file on this side cannot be read or written."""
+
+
 class VideoClient:
     """Talks to /api/video/* with Authorization: Bearer <key>, like any other client."""
 
@@ -55,6 +61,25 @@ class VideoClient:
         """Ask for a video; the job body as the API answered it."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self._call("POST", "/api/video/generate", json=body, headers=headers)
+
+    def quote(self, body: dict[str, Any]) -> Any:
+        """What a generate body would run and cost, without making a job."""
+        return self._call("POST", "/api/video/quote", json=body)
+
+    def providers(self) -> Any:
+        """The catalogue as this key's tier sees it."""
+        return self._call("GET", "/api/providers")
+
+    def upload(self, path: Path, *, on_chunk: Callable[[int], None] = lambda _n: None) -> Any:
+        """Send one image file (streamed from disk) to POST /api/uploads; the upload body."""
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise LocalFileError(f"cannot read {path}: {exc.strerror}") from None
+        with handle:
+            body = MultipartFile(path, handle, on_chunk=on_chunk)
+            headers = {"Content-Type": body.content_type}
+            return self._call("POST", "/api/uploads", data=body, headers=headers)
 
     def status(self, video_id: str) -> Any:
         """One job, with its webhook deliveries."""
@@ -139,7 +164,7 @@ def download(
     except requests.RequestException as exc:
         raise UnreachableError(f"download failed ({type(exc).__name__})") from None
     except OSError as exc:
-        raise ClientError(f"cannot write {dest}: {exc.strerror}") from None
+        raise LocalFileError(f"cannot write {dest}: {exc.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     return written

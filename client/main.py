@@ -1,4 +1,4 @@
-"""`videogen`: submit, watch, inspect, list and download videos through the HTTP API.
+"""`videogen`: list models, quote, submit, watch, inspect, list and download videos.
 
 The CLI's composition root: the only place it reads the environment (VIDEOGEN_URL,
 VIDEOGEN_API_KEY). It imports nothing of the service (no Flask, Celery or SQLAlchemy),
@@ -8,50 +8,60 @@ so it starts fast and works from any machine that can reach the API.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.text import Text
 
-from client.api import APIError, ClientError, UnreachableError, VideoClient, download
-from client.render import library_table, print_error, print_job
-from client.watch import watch
+from client.api import APIError, ClientError, UnreachableError, VideoClient
+from client.commands import (
+    run_cancel,
+    run_download,
+    run_library,
+    run_providers,
+    run_quote,
+    run_status,
+    run_submit,
+    run_watch,
+)
+from client.compose import UsageError, parse_option
+from client.exit_codes import (
+    INTERRUPTED,
+    JOB_CANCELED,
+    JOB_FAILED,
+    LOCAL,
+    NOT_READY,
+    OK,
+    REFUSED,
+    UNAVAILABLE,
+    USAGE,
+)
+from client.render import print_error
+
+# The exit codes are part of this module's interface (scripts and tests import them here).
+__all__ = [
+    "INTERRUPTED",
+    "JOB_CANCELED",
+    "JOB_FAILED",
+    "LOCAL",
+    "NOT_READY",
+    "OK",
+    "REFUSED",
+    "UNAVAILABLE",
+    "USAGE",
+    "build_parser",
+    "main",
+]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 MODES = ("text_to_video", "image_to_video")
 WEBHOOK_EVENTS = ("completed", "failed", "canceled", "progress")
 LIBRARY_STATUSES = ("processing", "completed", "failed", "canceled")
 
-# Exit codes, so scripts can tell outcomes apart.
-OK = 0
-JOB_FAILED = 1  # the job ended failed (watch, submit --watch)
-USAGE = 2  # bad arguments or no key (argparse uses 2 as well)
-REFUSED = 3  # the API answered 4xx: the request is wrong, retrying cannot help
-UNAVAILABLE = 4  # no answer, or a 5xx: try again later
-JOB_CANCELED = 5  # the job ended canceled
-NOT_READY = 6  # download of a job that has no video (yet)
-LOCAL = 7  # something on this side failed, e.g. the file cannot be written
-INTERRUPTED = 130
-
 PIPE_WIDTH = 200
-
-
-class UsageError(ClientError):
-    """The command line is incomplete in a way argparse cannot see (e.g. no key)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,19 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add = partial(_command, commands, anywhere)
 
+    providers = add("providers", "list the models, their options and prices", run_providers)
+    providers.add_argument("--mode", choices=MODES, help="only the models that can do this mode")
+    providers.add_argument("--json", action="store_true", help="the raw body")
+
     submit = add("submit", "ask for a video", run_submit)
-    submit.add_argument("script", help="what the video shows (1-4000 characters; - reads stdin)")
-    submit.add_argument(
-        "--mode",
-        choices=MODES,
-        help="default: image_to_video with --image-url, else text_to_video",
-    )
-    submit.add_argument("--image-url", help="image to animate (image_to_video)")
-    submit.add_argument("--style", help="marketing (default), educational or social")
-    submit.add_argument("--duration", type=int, help="seconds (default 5)")
-    submit.add_argument("--aspect-ratio", help="e.g. 16:9 (default), 9:16, 1:1")
-    submit.add_argument("--provider", help="force a provider (see GET /api/providers)")
-    submit.add_argument("--campaign-id", help="campaign this video belongs to (digits)")
+    _request_options(submit)
     submit.add_argument("--webhook-url", help="we POST the job there when it ends")
     submit.add_argument(
         "--webhook-event",
@@ -123,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--idempotency-key", help="a retry with the same key returns the job")
     submit.add_argument("--watch", action="store_true", help="follow the job until it ends")
     _watch_options(submit)
+
+    quote = add("quote", "what a submit would run and cost (no job, no upload)", run_quote)
+    _request_options(quote)
+    quote.add_argument("--json", action="store_true", help="the raw quote body")
 
     watch_cmd = add("watch", "follow a job with a progress bar", run_watch)
     watch_cmd.add_argument("video_id")
@@ -184,128 +191,41 @@ def _connection_options(parser: argparse.ArgumentParser, env: Mapping[str, str] 
     )
 
 
+def _request_options(sub: argparse.ArgumentParser) -> None:
+    """What submit and quote share: the request's fields, images and model options."""
+    sub.add_argument("script", help="what the video shows (1-4000 characters; - reads stdin)")
+    sub.add_argument(
+        "--mode",
+        choices=MODES,
+        help="default: image_to_video with --image or --image-url, else text_to_video",
+    )
+    image = sub.add_mutually_exclusive_group()
+    image.add_argument(
+        "--image", type=Path, help="an image file to animate (JPEG, PNG or WebP), uploaded first"
+    )
+    image.add_argument("--image-url", help="an image URL to animate (image_to_video)")
+    sub.add_argument(
+        "--end-image",
+        type=Path,
+        help="a last-frame image file, uploaded first (models with end_image_url)",
+    )
+    sub.add_argument(
+        "--option",
+        action="append",
+        type=parse_option,
+        dest="options",
+        metavar="NAME=VALUE",
+        help="a model option (repeat; values are JSON when they parse: enable_audio=true "
+        "mode=pro); `videogen providers` lists each model's",
+    )
+    sub.add_argument("--style", help="marketing (default), educational or social")
+    sub.add_argument("--duration", type=int, help="seconds (default 5)")
+    sub.add_argument("--aspect-ratio", help="e.g. 16:9 (default), 9:16, 1:1")
+    sub.add_argument("--provider", help="force a provider (see `videogen providers`)")
+    sub.add_argument("--campaign-id", help="campaign this video belongs to (digits)")
+
+
 def _watch_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--interval", type=float, default=2.0, help="seconds between polls (default 2)"
     )
-
-
-def run_submit(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    """POST /api/video/generate with only the fields given (the API fills the defaults)."""
-    job = client.generate(submit_body(args), idempotency_key=args.idempotency_key)
-    video_id = str(job["video_id"])
-    err.print(f"submitted video {video_id} ({job.get('provider')}, ${job.get('cost')})")
-    if not args.watch:
-        out.print(video_id)
-        return OK
-    return _follow(client, video_id, args, out, first=job)
-
-
-def submit_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The generate body from the submit options; unset options are left out."""
-    script = sys.stdin.read() if args.script == "-" else args.script
-    mode = args.mode or ("image_to_video" if args.image_url else "text_to_video")
-    body: dict[str, Any] = {"generation_mode": mode, "script": script}
-    optional = {
-        "image_url": args.image_url,
-        "style": args.style,
-        "duration": args.duration,
-        "aspect_ratio": args.aspect_ratio,
-        "provider": args.provider,
-        "campaign_id": args.campaign_id,
-        "webhook_url": args.webhook_url,
-        "webhook_events": args.webhook_events,
-        "deadline_seconds": args.deadline_seconds,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    return body
-
-
-def run_watch(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    return _follow(client, args.video_id, args, out)
-
-
-def _follow(
-    client: VideoClient,
-    video_id: str,
-    args: argparse.Namespace,
-    out: Console,
-    first: dict[str, Any] | None = None,
-) -> int:
-    job = watch(client, video_id, out, interval_s=args.interval, first=first)
-    status = job.get("status")
-    if status == "completed":
-        out.print(f"completed: {job.get('video_url')}", soft_wrap=True)
-        return OK
-    detail = f" ({job.get('error_code')}: {job.get('error_message')})" if status == "failed" else ""
-    out.print(Text(f"{status}{detail}", style="bold red"), soft_wrap=True)
-    return JOB_CANCELED if status == "canceled" else JOB_FAILED
-
-
-def run_status(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = client.status(args.video_id)
-    if args.json:
-        _print_json(job)
-    else:
-        print_job(out, job)
-    return OK
-
-
-def run_library(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    filters = {
-        "status": args.status,
-        "generation_mode": args.generation_mode,
-        "provider": args.provider,
-        "campaign_id": args.campaign_id,
-    }
-    page = client.library(page=args.page, cursor=args.cursor, per_page=args.per_page, **filters)
-    if args.json:
-        _print_json(page)
-        return OK
-    out.print(library_table(page, out.width, fill=out.is_terminal))
-    if page.get("next_cursor"):
-        # A cursor is valid only with the filters and page size that made it.
-        options = {"--status": args.status, "--mode": args.generation_mode}
-        options |= {"--provider": args.provider, "--campaign-id": args.campaign_id}
-        again = ["videogen", "library"]
-        again += [part for flag, v in options.items() if v is not None for part in (flag, v)]
-        again += ["--per-page", str(args.per_page), "--cursor", str(page["next_cursor"])]
-        err.print(f"next page: {shlex.join(again)}", soft_wrap=True)
-    return OK
-
-
-def run_download(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = client.status(args.video_id)
-    url = job.get("video_url")
-    if job.get("status") != "completed" or not url:
-        err.print(f"video {args.video_id} is {job.get('status')}: there is nothing to download")
-        return NOT_READY
-    default_name = f"video-{args.video_id}.mp4"
-    dest = args.output or Path(default_name)
-    if dest.is_dir():
-        dest = dest / default_name
-    if err.is_terminal:
-        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=err) as bar:
-            task = bar.add_task("download", total=None)
-            size = download(
-                url,
-                dest,
-                on_start=lambda total: bar.update(task, total=total),
-                on_chunk=lambda n: bar.advance(task, n),
-            )
-    else:
-        size = download(url, dest)
-    err.print(f"saved {size} bytes to {dest}")
-    return OK
-
-
-def run_cancel(client: VideoClient, args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = client.cancel(args.video_id)
-    out.print(f"video {job.get('video_id')}: {job.get('status')}")
-    return OK
-
-
-def _print_json(body: Any) -> None:
-    # Plain stdout, not rich: the output is for jq and friends, byte for byte.
-    sys.stdout.write(json.dumps(body, indent=2) + "\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich import box
@@ -41,8 +43,32 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def cost(value: Any) -> str:
-    return "-" if value is None else f"${float(value):.2f}"
+def usd(value: Any) -> str:
+    """$0.75, or more decimals where the amount has them ($0.0125)."""
+    amount = float(value)
+    return f"${amount:.2f}" if round(amount, 2) == amount else f"${amount:.4f}".rstrip("0")
+
+
+def cost(value: Any, estimated: Any = False, *, unknown: str = "-") -> str:
+    """A price: "$0.75", "$0.28 est." when it is an estimate, unknown when there is none."""
+    if value is None:
+        return unknown
+    return f"{usd(value)} est." if estimated else usd(value)
+
+
+def option_value(value: Any) -> str:
+    """An option's value as --option takes it back: bare words stay bare, the rest is JSON."""
+    if isinstance(value, str) and value and not any(c.isspace() or c in ',"' for c in value):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value  # `pro`, not `"pro"`: it cannot be read as anything but a string
+    return json.dumps(value)
+
+
+def options_text(options: Mapping[str, Any] | None) -> str:
+    """enable_audio=true, mode=pro"""
+    return ", ".join(f"{name}={option_value(v)}" for name, v in (options or {}).items())
 
 
 def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
@@ -67,7 +93,9 @@ def print_job(console: Console, job: dict[str, Any]) -> None:
         ("style", job.get("style")),
         ("duration", _seconds(job)),
         ("aspect ratio", job.get("aspect_ratio")),
-        ("cost", cost(job.get("cost"))),
+        ("cost", cost(job.get("cost"), job.get("cost_estimated"), unknown="price not published")),
+        ("charged", None if job.get("charged_usd") is None else usd(job["charged_usd"])),
+        ("options", options_text(job.get("options"))),
         ("script", excerpt(job.get("script"), 200)),
         ("image", job.get("image_url")),
         ("created", short_time(job.get("created_at"))),
@@ -108,17 +136,20 @@ LIBRARY_COLUMNS = (
     ("progress", True),
     ("provider", False),
     ("cost", True),
+    ("charged", True),
 )
 # What a narrow terminal gives up first, before rich would cut every column.
-DROP_WHEN_NARROW = ("script", "created (UTC)", "mode")
+DROP_WHEN_NARROW = ("script", "charged", "created (UTC)", "mode")
 COLUMN_GAP = 3  # padding either side and the separator
 
 
 def library_table(page: dict[str, Any], width: int = 120, *, fill: bool = True) -> Table:
-    """One page of the library: id, created, mode, status, progress, provider, cost, script.
+    """One page of the library: id, created, mode, status, progress, provider, cost, charged
+    and the script.
 
-    Columns keep their full width; on a narrow terminal the script, then the creation time,
-    then the mode are left out rather than cut to "…". fill: stretch to the full width.
+    Columns keep their full width; on a narrow terminal the script, then what was charged,
+    the creation time and the mode are left out rather than cut to "…". fill: stretch to
+    the full width.
     """
     per_page = max(1, int(page.get("per_page") or 1))
     total = int(page.get("total") or 0)
@@ -133,7 +164,8 @@ def library_table(page: dict[str, Any], width: int = 120, *, fill: bool = True) 
             "status": str(job.get("status")),
             "progress": f"{job.get('progress') or 0}%",
             "provider": str(job.get("provider")),
-            "cost": cost(job.get("cost")),
+            "cost": cost(job.get("cost"), job.get("cost_estimated"), unknown="not published"),
+            "charged": cost(job.get("charged_usd")),
             "script": excerpt(job.get("script")),
         }
         for job in page.get("videos", [])

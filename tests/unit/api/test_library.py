@@ -50,7 +50,7 @@ def test_the_page_is_public_html_with_a_strict_csp(tmp_path: Path) -> None:
         assert policy[code] == ["'self'"]
     media = ["'self'", "http://media.example:9000", "http://127.0.0.1:8090"]
     assert policy["media-src"] == media
-    assert policy["img-src"] == media
+    assert policy["img-src"] == [*media, "blob:"]  # the upload's preview, an object URL
     assert policy["form-action"] == ["'none'"]
     assert answer.headers["Referrer-Policy"] == "no-referrer"
 
@@ -63,7 +63,12 @@ def test_data_still_needs_the_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "mimetype"),
-    [("library.js", "text/javascript"), ("library.css", "text/css"), ("icon.svg", "image/svg+xml")],
+    [
+        *((name, "text/javascript") for name in ("library.js", "api.js", "models.js", "images.js")),
+        ("compose.js", "text/javascript"),
+        ("library.css", "text/css"),
+        ("icon.svg", "image/svg+xml"),
+    ],
 )
 def test_assets_are_served_from_the_package(tmp_path: Path, name: str, mimetype: str) -> None:
     answer = _client(_settings(tmp_path)).get(f"/library/assets/{name}", buffered=True)
@@ -95,13 +100,22 @@ def test_the_page_loads_nothing_from_elsewhere_and_runs_no_inline_code() -> None
     html = (PAGE_DIR / "index.html").read_text()
 
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/library/assets/library.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="module" src="/library/assets/library.js">'
+    ]
     assert "<style" not in html and " style=" not in html
     assert not re.search(r"<[^>]*\son[a-z]+=", html, re.IGNORECASE)  # no inline handlers
 
 
-def test_the_script_never_writes_job_fields_as_html() -> None:
-    script = (PAGE_DIR / "library.js").read_text()
+def test_the_scripts_never_write_job_fields_as_html() -> None:
+    scripts = sorted(PAGE_DIR.glob("*.js"))
+    assert len(scripts) >= 5
 
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in script
+    for path in scripts:
+        script = path.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in script, f"{path.name} uses {sink}"
+        # Modules import only each other, by relative path: nothing from another origin.
+        for source in re.findall(r"""\bfrom ["']([^"']+)["'];""", script):
+            assert re.fullmatch(r"\./[a-z]+\.js", source), f"{path.name} imports {source}"
+            assert (PAGE_DIR / source).is_file()

@@ -442,3 +442,14 @@ def test_library_last_page_prints_no_cursor_and_page_with_cursor_is_refused(api,
     with pytest.raises(SystemExit) as exited:
         main(["library", "--page", "2", "--cursor", "abc"])
     assert exited.value.code == USAGE
+
+
+def test_every_command_and_exit_code_is_in_the_cli_reference() -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text()
+    reference = docs[docs.index("## The videogen CLI") :]
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+
+    for name in commands:
+        assert f"| `videogen {name}" in reference, name
+    for code in (OK, USAGE, REFUSED, UNAVAILABLE, NOT_READY, LOCAL):
+        assert f"| `{code}` |" in reference
