@@ -25,8 +25,8 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
-from models import jobs, webhooks
-from models.jobs import Job
+from models import budget, jobs, webhooks
+from models.jobs import Job, Phase
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
 def status(video_id: int) -> Job:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
+    job.queue = _queue(job)  # read by JobDetailSchema; not a column
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
@@ -106,6 +107,14 @@ def status(video_id: int) -> Job:
     return job
 
 
+def _queue(job: Job) -> dict[str, Any] | None:
+    # Only a job waiting for a PiAPI slot costs a query: any other is one primary-key read.
+    slots = current_app.extensions["settings"].piapi_max_concurrent_tasks
+    if slots is None or job.phase != Phase.QUEUED:
+        return None
+    return budget.place_in_line(g.db, job, slots=slots).as_dict()
+
+
 @blp.route("/<int:video_id>/cancel", methods=["POST"])
 @blp.response(200, JobSchema)
 @_document(404, 409)
@@ -113,6 +122,7 @@ def cancel(video_id: int) -> Job:
     """Stop following the job and mark it canceled; PiAPI is asked to cancel if it can."""
     job = _owned_job(video_id)
     had_task = job.task_id is not None
+    held_slot = job.phase not in (Phase.QUEUED, Phase.DONE)
     if not jobs.cancel(g.db, job.id):
         raise AlreadyFinishedError(f"Video {video_id} has already finished as {job.status}.")
     delivery = webhooks.record_event(g.db, job.id, "canceled", render=job_view)
@@ -123,6 +133,8 @@ def cancel(video_id: int) -> Job:
             messages.cancel_remote(job.id)
         if delivery:
             messages.deliver(delivery)
+        if held_slot and current_app.extensions["settings"].piapi_max_concurrent_tasks:
+            messages.start_waiting()  # its PiAPI slot is free for the next job in line
     except Exception:
         log.exception("job %s: enqueue after cancel failed", job.id)
     g.db.refresh(job)
