@@ -178,8 +178,13 @@ def claim_next(session: Session, *, limit: int, now: dt.datetime) -> int | None:
     """Claim the next job in line if a slot is free: its id, or None. Call in a transaction.
 
     The lock is held until the caller's commit; the caller reads what it needs of the
-    job and commits at once, before any PiAPI call.
+    job and commits at once, before any PiAPI call. Read committed (the default) lets the
+    count after the lock see every start committed before it.
     """
+    # Most nudges find every slot taken: they read the count and leave, taking no lock
+    # and writing nothing. Only a start that may happen waits for the lock, and counts again.
+    if slots_held(session, limit=limit) >= limit:
+        return None
     lock_starts(session, now)
     if slots_held(session, limit=limit) >= limit:
         return None
