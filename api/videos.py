@@ -25,7 +25,7 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
-from models import budget, jobs, webhooks
+from models import fair_share, jobs, webhooks
 from models.jobs import Job, Phase
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
@@ -112,7 +112,7 @@ def _queue(job: Job) -> dict[str, Any] | None:
     slots = current_app.extensions["settings"].piapi_max_concurrent_tasks
     if slots is None or job.phase != Phase.QUEUED:
         return None
-    return budget.place_in_line(g.db, job, slots=slots).as_dict()
+    return fair_share.place_in_line(g.db, job, slots=slots).as_dict()
 
 
 @blp.route("/<int:video_id>/cancel", methods=["POST"])

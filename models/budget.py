@@ -11,42 +11,23 @@ takes that lock, counts the slots held (an index of the holding rows, read up to
 entries) and claims at most one job, so the count can never pass the limit. The lock is
 held for that count and one pick, and is released at the commit, before any PiAPI call.
 
-Fair share: the next job is the oldest due job of the waiting tenant (user) that started
-a job least recently (piapi_turns.last_started_at; a tenant never started goes first).
-Tenants therefore take turns, one start each, whatever the size of anyone's backlog.
-Tenants with waiting jobs are found by a loose index scan (a recursive CTE hopping from
-one user_id to the next) over a partial index of the waiting rows only, so the pick reads
-a few index entries per waiting tenant, never the backlog itself nor the history.
+Which job starts is models/fair_share.py's choice (tenants share the slots).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import (
-    Index,
-    Integer,
-    Row,
-    bindparam,
-    func,
-    literal,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Index, Integer, func, literal, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models import jobs
-from models.db import Base, UTCDateTime
+from models import fair_share, jobs
+from models.db import Base
 from models.jobs import Job, Phase
 
 # The phases that hold no slot; every other phase holds one (submitting, polling, and any
 # phase between them and done, e.g. a create whose outcome is in doubt).
 _FREE = "phase NOT IN ('queued', 'done')"
-_WAITING = "phase = 'queued'"
 
 # Only the rows that hold a slot: counting them reads at most `limit` entries.
 HOLDING_INDEX = Index(
@@ -54,15 +35,6 @@ HOLDING_INDEX = Index(
     Job.phase,
     postgresql_where=text(_FREE),
     sqlite_where=text(_FREE),
-)
-# Only the waiting rows, in the order tenants and their jobs are picked.
-WAITING_INDEX = Index(
-    "ix_video_generations_waiting",
-    Job.user_id,
-    Job.created_at,
-    Job.id,
-    postgresql_where=text(_WAITING),
-    sqlite_where=text(_WAITING),
 )
 
 
@@ -73,76 +45,7 @@ class BudgetLock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     locked_at: Mapped[dt.datetime | None]
-
-
-class TenantTurn(Base):
-    """When a tenant last had a job started under the budget: the round-robin's order."""
-
-    __tablename__ = "piapi_turns"
-
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    last_started_at: Mapped[dt.datetime]
-
-
-# Distinct user_ids with waiting jobs, each found by one index probe from the last.
-_WAITING_TENANTS = f"""
-WITH RECURSIVE waiting_tenants(user_id) AS (
-    SELECT min(user_id) FROM video_generations WHERE {_WAITING}
-    UNION ALL
-    SELECT (
-        SELECT min(v.user_id) FROM video_generations v
-        WHERE v.{_WAITING} AND v.user_id > w.user_id
-    )
-    FROM waiting_tenants w WHERE w.user_id IS NOT NULL
-)
-"""
-_DUE = "(v.next_poll_at IS NULL OR v.next_poll_at <= :now)"
-
-_NEXT_TENANT = text(
-    _WAITING_TENANTS
-    + f"""
-SELECT w.user_id FROM waiting_tenants w
-LEFT JOIN piapi_turns t ON t.user_id = w.user_id
-WHERE w.user_id IS NOT NULL AND EXISTS (
-    SELECT 1 FROM video_generations v
-    WHERE v.{_WAITING} AND v.user_id = w.user_id AND {_DUE}
-)
-ORDER BY t.last_started_at NULLS FIRST, w.user_id
-LIMIT 1
-"""
-).bindparams(bindparam("now", type_=UTCDateTime()))
-
-_OLDEST_DUE = text(
-    f"""
-SELECT v.id FROM video_generations v
-WHERE v.{_WAITING} AND v.user_id = :user_id AND {_DUE}
-ORDER BY v.created_at, v.id
-LIMIT 1
-"""
-).bindparams(bindparam("now", type_=UTCDateTime()))
-
-# Every other waiting tenant, its turn, and its waiting jobs counted up to :cap.
-_OTHER_TENANTS = text(
-    _WAITING_TENANTS
-    + f"""
-SELECT w.user_id, t.last_started_at, (
-    SELECT count(*) FROM (
-        SELECT 1 FROM video_generations v
-        WHERE v.{_WAITING} AND v.user_id = w.user_id LIMIT :cap
-    ) AS capped
-) AS waiting
-FROM waiting_tenants w
-LEFT JOIN piapi_turns t ON t.user_id = w.user_id
-WHERE w.user_id IS NOT NULL AND w.user_id <> :user_id
-"""
-).columns(user_id=Integer, last_started_at=UTCDateTime(), waiting=Integer)
-
-_AHEAD_IN_OWN_LINE = text(
-    f"""
-SELECT count(*) FROM video_generations v
-WHERE v.{_WAITING} AND v.user_id = :user_id AND (v.created_at, v.id) < (:created_at, :id)
-"""
-).bindparams(bindparam("created_at", type_=UTCDateTime()))
+    starts: Mapped[int] = mapped_column(BigInteger, default=0)  # jobs started under a budget
 
 
 def lock_starts(session: Session, now: dt.datetime) -> None:
@@ -190,64 +93,22 @@ def claim_next(session: Session, *, limit: int, now: dt.datetime) -> int | None:
         return None
     # The lock keeps other starters out, but a cancel may end the picked job first.
     for _ in range(5):
-        user_id = session.scalar(_NEXT_TENANT, {"now": now})
-        if user_id is None:
+        picked = fair_share.next_job(session, limit=limit, now=now)
+        if picked is None:
             return None
-        job_id = session.scalar(_OLDEST_DUE, {"user_id": user_id, "now": now})
-        if job_id is not None and jobs.claim_for_submit(session, job_id):
-            _note_turn(session, user_id, now)
-            return int(job_id)
+        job_id, user_id = picked
+        if jobs.claim_for_submit(session, job_id):
+            fair_share.note_start(session, user_id, slot=_count_start(session) % limit, now=now)
+            return job_id
     return None
 
 
-def _note_turn(session: Session, user_id: int, now: dt.datetime) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(TenantTurn).values(user_id=user_id, last_started_at=now)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[TenantTurn.user_id], set_={"last_started_at": now}
-        )
+def _count_start(session: Session) -> int:
+    started = session.scalar(
+        update(BudgetLock)
+        .where(BudgetLock.id == 1)
+        .values(starts=BudgetLock.starts + 1)
+        .returning(BudgetLock.starts)
+        .execution_options(synchronize_session=False)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A waiting job's place in line: position 1 starts at the next free slot."""
-
-    position: int
-    slots: int
-
-    def as_dict(self) -> dict[str, Any]:
-        """The status body's queue field."""
-        return {"waiting": True, "position": self.position, "slots": self.slots}
-
-
-def place_in_line(session: Session, job: Job, *, slots: int) -> Place:
-    """Where a waiting job stands under round-robin, reading only the waiting rows' index.
-
-    Its tenant's older waiting jobs start first (r of them); so does, from every other
-    waiting tenant V, one job per round for r rounds, and one more in this job's round
-    when V's turn comes before this tenant's: min(waiting(V), r or r + 1). A tenant that
-    starts waiting later, or a refused create put back, can move it by a few places.
-    """
-    ahead = session.scalar(
-        _AHEAD_IN_OWN_LINE,
-        {"user_id": job.user_id, "created_at": job.created_at, "id": job.id},
-    )
-    rank = int(ahead or 0)
-    mine = session.get(TenantTurn, job.user_id)
-    my_turn = _turn_key(job.user_id, mine.last_started_at if mine else None)
-    position = 1 + rank
-    others: list[Row[Any]] = list(
-        session.execute(_OTHER_TENANTS, {"cap": rank + 1, "user_id": job.user_id})
-    )
-    for row in others:
-        before = _turn_key(row.user_id, row.last_started_at) < my_turn
-        position += min(int(row.waiting), rank + 1 if before else rank)
-    return Place(position, slots)
-
-
-def _turn_key(user_id: int, last_started_at: dt.datetime | None) -> tuple[bool, dt.datetime, int]:
-    # NULLS FIRST, then the oldest turn, then the smaller id: the pick's own order.
-    never = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return (last_started_at is not None, last_started_at or never, user_id)
+    return int(started or 0)

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from models.budget import TenantTurn
 from models.db import utcnow
+from models.fair_share import TenantTurn
 from tests.integration.conftest import mark_polling
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

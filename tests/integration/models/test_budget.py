@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import budget, jobs
-from models.budget import TenantTurn
+from models import budget, fair_share, jobs
 from models.db import make_engine, make_session_factory, utcnow
+from models.fair_share import SlotOwner, TenantTurn
 from models.jobs import Job, Phase, Status
 from models.migrate import upgrade_to_head
 from tests.integration.conftest import insert_job
@@ -96,6 +96,23 @@ def test_a_tenant_that_waits_starts_next_whatever_the_burst_ahead(factory: Facto
     assert order == [b[0], a[1], b[1], a[2], b[2], *a[3:]]
 
 
+def test_a_tenant_that_begins_waiting_catches_up_to_an_equal_share_of_the_slots(
+    factory: Factory,
+) -> None:
+    a = waiting(factory, 1, 10)
+    for job_id in a[:4]:  # A alone had all four slots
+        assert claim(factory, limit=4) == job_id
+    b = waiting(factory, 2, 3, start=T0 + dt.timedelta(minutes=5))
+    for job_id in a[:4]:  # they end together
+        end(factory, job_id)
+
+    order = [claim(factory, limit=4) for _ in range(4)]
+
+    # B takes slots until it holds as many of the last four as A (2-2), then turns
+    # alternate, the older turn first: A's.
+    assert order == [b[0], b[1], a[4], b[2]]
+
+
 def test_tenants_never_started_go_first_then_take_turns(factory: Factory) -> None:
     a = waiting(factory, 7, 3)
     b = waiting(factory, 3, 2, start=T0 + dt.timedelta(hours=1))
@@ -153,7 +170,7 @@ def test_each_waiting_jobs_place_is_the_order_it_starts_in(factory: Factory) -> 
         s.add(TenantTurn(user_id=3, last_started_at=T0 - dt.timedelta(days=1)))
     with factory() as s:
         queued = s.scalars(select(Job).where(Job.phase == Phase.QUEUED)).all()
-        places = {job.id: budget.place_in_line(s, job, slots=1).position for job in queued}
+        places = {job.id: fair_share.place_in_line(s, job, slots=1).position for job in queued}
 
     order = []
     while (job_id := claim(factory, limit=1)) is not None:
@@ -161,7 +178,7 @@ def test_each_waiting_jobs_place_is_the_order_it_starts_in(factory: Factory) -> 
         end(factory, job_id)
 
     assert [places[job_id] for job_id in order] == list(range(1, len(order) + 1))
-    assert budget.Place(3, 4).as_dict() == {"waiting": True, "position": 3, "slots": 4}
+    assert fair_share.Place(3, 4).as_dict() == {"waiting": True, "position": 3, "slots": 4}
 
 
 # --- under concurrency, on Postgres -------------------------------------------------
@@ -172,10 +189,11 @@ def committed(committed_sessions: Factory, engine: Engine) -> Iterator[Factory]:
     yield committed_sessions
     with engine.begin() as conn:
         conn.execute(delete(TenantTurn))
+        conn.execute(delete(SlotOwner))
 
 
 def test_racing_starters_never_hold_more_than_the_limit(committed: Factory) -> None:
-    limit, starters, total = 4, 12, 80
+    limit, starters, total = 4, 12, 60
     for user_id in range(1, 5):
         waiting(committed, user_id, total // 4)
     most = [0]
@@ -202,7 +220,7 @@ def test_racing_starters_never_hold_more_than_the_limit(committed: Factory) -> N
                             return
                     time.sleep(0.001)
                     continue
-                time.sleep(0.03)  # the task runs at PiAPI
+                time.sleep(0.1)  # the task runs at PiAPI
                 end(committed, job_id)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
@@ -242,26 +260,29 @@ def test_the_pick_reads_the_waiting_index_not_the_backlog(committed: Factory, en
         conn.execute(text("ANALYZE video_generations"))
     others = [waiting(committed, user_id, 1, start=utcnow())[0] for user_id in (2, 3, 4)]
 
-    picks, claims = [], []
+    claims = []
     for _ in range(4):  # the burst's oldest and the three others (never started: by id)
-        with committed.begin() as s:
-            t0 = time.perf_counter()
-            user_id = s.scalar(budget._NEXT_TENANT, {"now": utcnow()})
-            s.scalar(budget._OLDEST_DUE, {"user_id": user_id, "now": utcnow()})
-            picks.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         claim(committed, limit=100)  # the pick, the claim and a durable commit
         claims.append(time.perf_counter() - t0)
+    picks = []
+    with committed() as s:
+        for _ in range(9):
+            t0 = time.perf_counter()
+            assert fair_share.next_job(s, limit=100, now=utcnow()) is not None
+            picks.append(time.perf_counter() - t0)
     with committed() as s:
         deep = s.scalars(
             select(Job).where(Job.user_id == 1, Job.phase == Phase.QUEUED).order_by(Job.id.desc())
         ).first()
         assert deep is not None
         t0 = time.perf_counter()
-        place = budget.place_in_line(s, deep, slots=4)
+        place = fair_share.place_in_line(s, deep, slots=4)
         placed_in = time.perf_counter() - t0
         plan = "\n".join(
-            s.execute(text("EXPLAIN " + budget._NEXT_TENANT.text), {"now": utcnow()}).scalars()
+            s.execute(
+                text("EXPLAIN " + fair_share._NEXT_TENANT.text), {"now": utcnow(), "limit": 100}
+            ).scalars()
         )
         phases = {s.get_one(Job, job_id).phase for job_id in others}
 
@@ -272,4 +293,4 @@ def test_the_pick_reads_the_waiting_index_not_the_backlog(committed: Factory, en
     ms = [round(t * 1000, 2) for t in picks], [round(t * 1000, 1) for t in claims]
     print(f"\nat 10,000 waiting: pick {ms[0]} ms; claim with commit {ms[1]} ms;")  # noqa: T201
     print(f"place of the newest of 10,000: {placed_in * 1000:.2f} ms")  # noqa: T201
-    assert max(picks) < 0.02
+    assert sorted(picks)[len(picks) // 2] < 0.005

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import workers.celery_app
 from infra.settings import Settings
-from models import budget
+from models import budget, fair_share
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from providers.piapi import PiAPIClient
@@ -161,7 +161,7 @@ def test_a_create_refused_over_the_plan_limit_goes_back_in_line(
     assert job.next_poll_at > utcnow() + dt.timedelta(seconds=HUNYUAN_S - 5)
     with session_factory() as s:
         assert budget.slots_held(s, limit=2) == 0
-        assert budget.place_in_line(s, job, slots=2).position == 1
+        assert fair_share.place_in_line(s, job, slots=2).position == 1
 
     sandbox.clock[0] += HUNYUAN_S + 1
     with session_factory.begin() as s:  # as if Retry-After has passed
