@@ -92,7 +92,8 @@ class Sandbox:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     create_calls: int = 0  # tasks created (accepted create calls)
     refused_over_limit: int = 0  # create calls refused with 429 by max_concurrent_tasks
-    _running: list[SandboxTask] = field(default_factory=list)  # pending or processing, maybe
+    # With a limit: the tasks that may still be pending or processing (pruned at each create).
+    _running: list[SandboxTask] = field(default_factory=list)
     # Every create call by prompt, refused or not: what a client tried to pay for.
     create_attempts: dict[str, int] = field(default_factory=dict)
 
@@ -134,7 +135,8 @@ class Sandbox:
             self._check_limit()
             self.create_calls += 1
             self._tasks[task.task_id] = task
-            self._running.append(task)
+            if self.max_concurrent_tasks is not None:
+                self._running.append(task)
         return self._envelope(task)
 
     def _check_limit(self) -> None:
