@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -281,7 +282,8 @@ def test_the_pick_reads_the_waiting_index_not_the_backlog(committed: Factory, en
         placed_in = time.perf_counter() - t0
         plan = "\n".join(
             s.execute(
-                text("EXPLAIN " + fair_share._NEXT_TENANT.text), {"now": utcnow(), "limit": 100}
+                text("EXPLAIN (ANALYZE, BUFFERS) " + fair_share._NEXT_TENANT.text),
+                {"now": utcnow(), "limit": 100},
             ).scalars()
         )
         phases = {s.get_one(Job, job_id).phase for job_id in others}
@@ -293,4 +295,9 @@ def test_the_pick_reads_the_waiting_index_not_the_backlog(committed: Factory, en
     ms = [round(t * 1000, 2) for t in picks], [round(t * 1000, 1) for t in claims]
     print(f"\nat 10,000 waiting: pick {ms[0]} ms; claim with commit {ms[1]} ms;")  # noqa: T201
     print(f"place of the newest of 10,000: {placed_in * 1000:.2f} ms")  # noqa: T201
-    assert sorted(picks)[len(picks) // 2] < 0.005
+    # Pages read by the whole pick: a few per waiting tenant, not the 10,000 rows' worth.
+    top = next(line for line in plan.splitlines() if "Buffers:" in line)
+    pages = sum(int(n) for n in re.findall(r"(?:hit|read)=(\d+)", top))
+    print(f"pages read by the pick: {pages}")  # noqa: T201
+    assert 0 < pages < 100, plan
+    assert sorted(picks)[len(picks) // 2] < 0.05  # a loose bound: the machine is shared
