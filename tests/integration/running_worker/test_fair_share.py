@@ -104,6 +104,7 @@ def _send(client: FlaskClient, count: int, label: str) -> list[int]:
     return ids
 
 
+@pytest.mark.timeout(300)  # about 40 s of jobs, and a worker to start, on a shared machine
 def test_a_burst_and_a_few_share_the_plan_without_a_refused_create(
     database, plan_limited_sandbox, worker
 ) -> None:
