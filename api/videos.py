@@ -25,7 +25,7 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
-from models import fair_share, jobs, webhooks
+from models import budget, fair_share, jobs, webhooks
 from models.jobs import Job, Phase
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
@@ -85,10 +85,22 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
         return job, 200  # a replay: the original job, as it is now
     JOBS_CREATED.labels(job.generation_mode, job.provider).inc()
     try:
-        current_app.extensions["messages"].submit(job.id)
+        _enqueue(job.id)
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
+
+
+def _enqueue(job_id: int) -> None:
+    messages = current_app.extensions["messages"]
+    limit = current_app.extensions["settings"].piapi_max_concurrent_tasks
+    if limit is None:
+        messages.submit(job_id)
+    # Under PiAPI's budget the job waits its turn: a burst sends no message while every
+    # slot is taken. Counted after the commit, so either this count sees the slot a task
+    # just freed, or that task's nudge (sent after its commit) finds this job waiting.
+    elif budget.slots_held(g.db, limit=limit) < limit:
+        messages.start_waiting()
 
 
 @blp.route("/status/<int:video_id>", methods=["GET"])

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from models.db import utcnow
 from models.fair_share import TenantTurn
-from tests.integration.conftest import mark_polling
+from tests.integration.conftest import SPEC_T2V, mark_polling
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -99,3 +99,17 @@ def test_without_a_limit_a_cancel_sends_no_nudge(
 
     assert client.post(f"/api/video/{running}/cancel").status_code == 200
     assert messages.starts == []
+
+
+def test_generate_nudges_only_while_a_slot_is_free(
+    make_client, make_job, session_factory, messages
+) -> None:
+    client = make_client(piapi_max_concurrent_tasks=2)
+
+    assert client.post("/api/video/generate", json=SPEC_T2V).status_code == 202
+    assert (messages.submits, messages.starts) == ([], [None])  # the next in line starts
+    for n in range(2):
+        mark_polling(session_factory, make_job(), f"task-{n}")
+    for _ in range(3):  # a burst while every slot is taken: no message at all
+        assert client.post("/api/video/generate", json=SPEC_T2V).status_code == 202
+    assert (messages.submits, messages.starts) == ([], [None])
