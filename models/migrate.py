@@ -14,7 +14,9 @@ _INI = Path(__file__).resolve().parent.parent / "alembic.ini"
 def upgrade_to_head(engine: Engine) -> None:
     """Bring the database behind engine to the newest schema."""
     config = Config(str(_INI))
-    with engine.begin() as conn:
+    # A connection outside any transaction: Alembic begins its own, so a migration that
+    # must run outside one (CREATE INDEX CONCURRENTLY, 0006) can commit it first.
+    with engine.connect() as conn:
         config.attributes["connection"] = conn
         config.attributes["configure_logger"] = False
         command.upgrade(config, "head")
