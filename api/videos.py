@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select
 
+from api import waiting
 from api.auth import current_user
 from api.errors import APIError
 from api.job_body import job_view
@@ -25,8 +26,8 @@ from api.schemas import (
 from api.submissions import accept, request_hash
 from infra import log_context
 from infra.metrics import JOBS_CREATED
-from models import budget, fair_share, jobs, webhooks
-from models.jobs import Job, Phase
+from models import jobs, webhooks
+from models.jobs import Job
 from models.webhooks import WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -85,22 +86,10 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
         return job, 200  # a replay: the original job, as it is now
     JOBS_CREATED.labels(job.generation_mode, job.provider).inc()
     try:
-        _enqueue(job.id)
+        waiting.enqueue(job.id)
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
-
-
-def _enqueue(job_id: int) -> None:
-    messages = current_app.extensions["messages"]
-    limit = current_app.extensions["settings"].piapi_max_concurrent_tasks
-    if limit is None:
-        messages.submit(job_id)
-    # Under PiAPI's budget the job waits its turn: a burst sends no message while every
-    # slot is taken. Counted after the commit, so either this count sees the slot a task
-    # just freed, or that task's nudge (sent after its commit) finds this job waiting.
-    elif budget.slots_held(g.db, limit=limit) < limit:
-        messages.start_waiting()
 
 
 @blp.route("/status/<int:video_id>", methods=["GET"])
@@ -109,7 +98,7 @@ def _enqueue(job_id: int) -> None:
 def status(video_id: int) -> Job:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
-    job.queue = _queue(job)  # read by JobDetailSchema; not a column
+    job.queue = waiting.place(job)  # read by JobDetailSchema; not a column
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
@@ -119,14 +108,6 @@ def status(video_id: int) -> Job:
     return job
 
 
-def _queue(job: Job) -> dict[str, Any] | None:
-    # Only a job waiting for a PiAPI slot costs a query: any other is one primary-key read.
-    slots = current_app.extensions["settings"].piapi_max_concurrent_tasks
-    if slots is None or job.phase != Phase.QUEUED:
-        return None
-    return fair_share.place_in_line(g.db, job, slots=slots).as_dict()
-
-
 @blp.route("/<int:video_id>/cancel", methods=["POST"])
 @blp.response(200, JobSchema)
 @_document(404, 409)
@@ -134,7 +115,7 @@ def cancel(video_id: int) -> Job:
     """Stop following the job and mark it canceled; PiAPI is asked to cancel if it can."""
     job = _owned_job(video_id)
     had_task = job.task_id is not None
-    held_slot = job.phase not in (Phase.QUEUED, Phase.DONE)
+    held_slot = waiting.holds_slot(job)
     if not jobs.cancel(g.db, job.id):
         raise AlreadyFinishedError(f"Video {video_id} has already finished as {job.status}.")
     delivery = webhooks.record_event(g.db, job.id, "canceled", render=job_view)
@@ -145,8 +126,8 @@ def cancel(video_id: int) -> Job:
             messages.cancel_remote(job.id)
         if delivery:
             messages.deliver(delivery)
-        if held_slot and current_app.extensions["settings"].piapi_max_concurrent_tasks:
-            messages.start_waiting()  # its PiAPI slot is free for the next job in line
+        if held_slot:
+            waiting.slot_freed()
     except Exception:
         log.exception("job %s: enqueue after cancel failed", job.id)
     g.db.refresh(job)
