@@ -140,6 +140,7 @@ task_routes = {
     "workers.tasks.deliver_webhook": {"queue": "callbacks"},
     "workers.tasks.store_job": {"queue": "store"},
     "workers.tasks.sweep_jobs": {"queue": "submit"},
+    "workers.tasks.start_waiting": {"queue": "submit"},
 }
 
 # Run exactly one beat process (the Procfile and docker-compose.yml each have one).

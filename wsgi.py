@@ -23,6 +23,7 @@ def sandbox() -> Flask:
             fail_rate=settings.sandbox_fail_rate,
             runtime_spread=settings.sandbox_runtime_spread,
             fetch_images=settings.sandbox_fetch_images,
+            max_concurrent_tasks=settings.sandbox_max_concurrent_tasks,
         ),
         faults=FaultPlan.parse(settings.sandbox_faults),
     )

@@ -230,9 +230,22 @@ class DeliverySchema(ma.Schema):
     delivered_at = UTCDateTime(allow_none=True)
 
 
-class JobDetailSchema(JobSchema):
-    """The status body: the job, plus its webhook deliveries."""
+class QueueSchema(ma.Schema):
+    """A job waiting for one of PiAPI's slots (PIAPI_MAX_CONCURRENT_TASKS)."""
 
+    waiting = fields.Boolean()
+    position = fields.Integer(metadata={"description": "1: starts at the next free slot"})
+    slots = fields.Integer(metadata={"description": "PiAPI tasks run at once, for everyone"})
+
+
+class JobDetailSchema(JobSchema):
+    """The status body: the job, its place in line while it waits, its webhook deliveries."""
+
+    queue = fields.Nested(
+        QueueSchema,
+        allow_none=True,
+        metadata={"description": "null unless the job waits for a PiAPI slot"},
+    )
     webhook_deliveries = fields.List(fields.Nested(DeliverySchema))
 
 

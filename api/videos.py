@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 
+from api import waiting
 from api.auth import current_user
 from api.catalogue_schemas import QuoteSchema
 from api.errors import APIError
@@ -114,7 +115,7 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
         return job, 200  # a replay: the original job, as it is now
     JOBS_CREATED.labels(job.generation_mode, job.provider).inc()
     try:
-        current_app.extensions["messages"].submit(job.id)
+        waiting.enqueue(job.id)
     except Exception:
         log.exception("job %s: enqueue failed; left for the sweeper", job.id)
     return job
@@ -158,6 +159,8 @@ def quote(req: dict[str, Any]) -> dict[str, Any]:
 def status(video_id: int) -> JobDetail:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job = _owned_job(video_id)
+    # Not a column: JobDetailSchema reads it (setattr, as Job declares no such attribute).
+    setattr(job, "queue", waiting.place(job))  # noqa: B010
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
@@ -174,6 +177,7 @@ def cancel(video_id: int) -> Job:
     """Stop following the job and mark it canceled; PiAPI is asked to cancel if it can."""
     job = _owned_job(video_id)
     had_task = job.task_id is not None
+    held_slot = waiting.holds_slot(job)
     if not jobs.cancel(g.db, job.id):
         raise AlreadyFinishedError(f"Video {video_id} has already finished as {job.status}.")
     delivery = webhooks.record_event(g.db, job.id, "canceled", render=job_view)
@@ -184,6 +188,8 @@ def cancel(video_id: int) -> Job:
             messages.cancel_remote(job.id)
         if delivery:
             messages.deliver(delivery)
+        if held_slot:
+            waiting.slot_freed()
     except Exception:
         log.exception("job %s: enqueue after cancel failed", job.id)
     g.db.refresh(job)

@@ -19,7 +19,7 @@ from tests.bodies import SPEC_T2V
 # A Hunyuan fast text-to-video request, the spec's own example (the tests' body).
 GENERATE_BODY = SPEC_T2V
 # Every phase, in the order a full run takes them.
-PHASES = ("api", "workers", "lag", "inflight", "scale")
+PHASES = ("api", "workers", "lag", "inflight", "scale", "fairness")
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,16 @@ def service_env(
     }
 
 
-def start_sandbox(stack: Stack, name: str, time_scale: float, *, spread: float = 0.0) -> str:
+def start_sandbox(
+    stack: Stack,
+    name: str,
+    time_scale: float,
+    *,
+    spread: float = 0.0,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """A sandbox process (as the Procfile runs it) whose tasks last RUNTIME_S x time_scale,
-    each drawn within +/- spread of that."""
+    each drawn within +/- spread of that; env adds SANDBOX_* settings."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = stack.start(
@@ -96,6 +103,7 @@ def start_sandbox(stack: Stack, name: str, time_scale: float, *, spread: float =
             "SANDBOX_TIME_SCALE": str(time_scale),
             "SANDBOX_RUNTIME_SPREAD": str(spread),
             "SANDBOX_URL": url,
+            **(env or {}),
         },
     )
     wait_http(f"{url}/healthz", timeout_s=60, proc=proc.popen)

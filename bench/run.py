@@ -13,7 +13,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import api_bench, inflight_bench, lag_bench, scale_bench, workers_bench
+from bench import (
+    api_bench,
+    fairness_bench,
+    inflight_bench,
+    lag_bench,
+    scale_bench,
+    workers_bench,
+)
 from bench.common import BenchConfig, say, start_sandbox
 from bench.report import Figure, table
 from bench.stack import ROOT, Stack
@@ -73,6 +80,7 @@ def main() -> int:
             "lag": lambda: lag_bench.run(stack, cfg),
             "inflight": lambda: inflight_bench.run(stack, cfg, sandbox_url),
             "scale": lambda: scale_bench.run(stack, cfg, sandbox_url, OUT_DIR),
+            "fairness": lambda: fairness_bench.run(stack, cfg),
         }
         for name in cfg.phases:
             t0 = time.monotonic()

@@ -48,6 +48,9 @@ class CountingMessages:
     def store(self, job_id: int, *, countdown: float | None = None) -> None:
         self.sent["store"] += 1
 
+    def start_waiting(self, *, countdown: float | None = None) -> None:
+        self.sent["start_waiting"] += 1
+
 
 def headroom_to_make(cap: int, in_flight: int, wanted: int) -> int:
     """How many in-flight jobs to finish so `wanted` more fit under cap (0 if they fit)."""

@@ -26,6 +26,7 @@ CANCEL_REMOTE = "workers.tasks.cancel_at_piapi"
 DELIVER = "workers.tasks.deliver_webhook"
 STORE = "workers.tasks.store_job"
 SWEEP = "workers.tasks.sweep_jobs"
+START_WAITING = "workers.tasks.start_waiting"
 
 # Message headers that name the job, so a worker's log lines carry it before the task runs.
 JOB_HEADER, TASK_HEADER = "job_id", "piapi_task_id"
@@ -42,6 +43,7 @@ class Messages(Protocol):
         self, delivery_id: str, attempt: int = 1, *, countdown: float | None = None
     ) -> None: ...
     def store(self, job_id: int, *, countdown: float | None = None) -> None: ...
+    def start_waiting(self, *, countdown: float | None = None) -> None: ...
 
 
 def broker_countdown(countdown: float | None, *, held_by_broker: bool) -> float | None:
@@ -96,15 +98,22 @@ class CeleryMessages:
     def store(self, job_id: int, *, countdown: float | None = None) -> None:
         self._send(STORE, job_id, {"job_id": job_id}, countdown)
 
+    def start_waiting(self, *, countdown: float | None = None) -> None:
+        # About no job yet: the worker picks the next in line (workers/starting.py).
+        self._send(START_WAITING, None, {}, countdown, names_job=False)
+
     def _send(
         self,
         name: str,
         job_id: int | None,
         kwargs: dict[str, Any],
         countdown: float | None = None,
+        *,
+        names_job: bool = True,
     ) -> None:
         bound = log_context.current()
-        job_id = job_id if job_id is not None else bound.get("job_id")
+        if job_id is None and names_job:
+            job_id = bound.get("job_id")
         headers: dict[str, Any] = {}
         if job_id is not None:
             headers[JOB_HEADER] = job_id

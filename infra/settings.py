@@ -29,6 +29,18 @@ class _Env:
     def __call__(self, name: str, default: str) -> str:
         return self._environ.get(name) or default
 
+    def positive_int(self, name: str) -> int | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        return number
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         value = self(name, default)
         if value not in allowed:
@@ -51,6 +63,9 @@ class Settings:
     poll_runtime_scale: float  # multiplies the models' typical runtimes the policy plans by
     piapi_connect_timeout_s: float
     piapi_read_timeout_s: float
+    # PiAPI tasks pending or processing at once, across every worker (the plan's limit);
+    # None: no limit. Set it on every process (API, workers, beat).
+    piapi_max_concurrent_tasks: int | None
     public_base_url: str | None  # set: PiAPI is asked to call /api/webhooks/piapi
     piapi_webhook_secret: str | None
     webhook_allow_private: bool  # let webhook_url reach loopback/private hosts (local dev)
@@ -68,6 +83,7 @@ class Settings:
     sandbox_public_url: str
     sandbox_faults: str | None  # JSON, see providers/sandbox/faults.py
     sandbox_fetch_images: bool  # the sandbox downloads and checks input images, as PiAPI does
+    sandbox_max_concurrent_tasks: int | None  # the sandbox's plan limit: past it, creates get 429
     data_dir: str
     sweep_interval_s: float
     sweep_queued_grace_s: float
@@ -123,6 +139,7 @@ class Settings:
             ),
             piapi_connect_timeout_s=float(env("PIAPI_CONNECT_TIMEOUT_SECONDS", "5")),
             piapi_read_timeout_s=float(env("PIAPI_READ_TIMEOUT_SECONDS", "30")),
+            piapi_max_concurrent_tasks=env.positive_int("PIAPI_MAX_CONCURRENT_TASKS"),
             public_base_url=public_base_url,
             piapi_webhook_secret=env.get("PIAPI_WEBHOOK_SECRET"),
             webhook_allow_private=env("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
@@ -145,6 +162,7 @@ class Settings:
             sandbox_public_url=env("SANDBOX_PUBLIC_URL", sandbox_url),
             sandbox_faults=env.get("SANDBOX_FAULTS"),
             sandbox_fetch_images=env("SANDBOX_FETCH_IMAGES", "0") == "1",
+            sandbox_max_concurrent_tasks=env.positive_int("SANDBOX_MAX_CONCURRENT_TASKS"),
             data_dir=data_dir,
             sweep_interval_s=float(env("SWEEP_INTERVAL_SECONDS", "30")),
             sweep_queued_grace_s=float(env("SWEEP_QUEUED_GRACE_SECONDS", "60")),

@@ -17,6 +17,7 @@ class RecordingMessages:
     deliveries: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     stores: list[int] = dataclasses.field(default_factory=list)
     countdowns: list[tuple[str, float | None]] = dataclasses.field(default_factory=list)
+    starts: list[float | None] = dataclasses.field(default_factory=list)  # their countdowns
 
     def submit(self, job_id: int) -> None:
         self.submits.append(job_id)
@@ -40,3 +41,6 @@ class RecordingMessages:
     def store(self, job_id: int, *, countdown: float | None = None) -> None:
         self.stores.append(job_id)
         self.countdowns.append(("store", countdown))
+
+    def start_waiting(self, *, countdown: float | None = None) -> None:
+        self.starts.append(countdown)

@@ -36,6 +36,7 @@ class PollOutcome:
     is_retry: bool = False
     deliveries: tuple[str, ...] = ()
     completed: bool = False  # the job just completed: its files are to be stored
+    ended: bool = False  # the job ended in this poll: its PiAPI slot is free
 
 
 STOP = PollOutcome(None)
@@ -116,9 +117,7 @@ def poll_once(
 
     if utcnow() >= deadline:
         message = "PiAPI did not finish the task before the job's deadline."
-        return PollOutcome(
-            None, deliveries=fail_job(sessions, job_id, "timeout", message, token=token) or ()
-        )
+        return _ended(fail_job(sessions, job_id, "timeout", message, token=token))
 
     try:
         result = client.get_task(task_id)  # no DB connection is held during this call
@@ -132,8 +131,7 @@ def poll_once(
         log.warning("job %s: poll failed (%s); retry in %.1fs", job_id, exc, wait)
         return PollOutcome(wait, is_retry=True) if alive else STOP
     except ProviderRejectedError as exc:
-        sent = fail_job(sessions, job_id, "provider_task_lost", str(exc), token=token)
-        return PollOutcome(None, deliveries=sent or ())
+        return _ended(fail_job(sessions, job_id, "provider_task_lost", str(exc), token=token))
 
     with sessions.begin() as session:
         if result.is_final:
@@ -142,6 +140,7 @@ def poll_once(
                 None,
                 deliveries=_event(session, job_id, event) if ended else (),
                 completed=ended and event == "completed",
+                ended=ended,
             )
         interval_s = plan_poll(subject, result.progress)
         recorded = jobs.record_poll(
@@ -155,6 +154,11 @@ def poll_once(
         moved = recorded and result.progress is not None and result.progress != progress
         sent = _event(session, job_id, "progress") if moved else ()
     return PollOutcome(interval_s, deliveries=sent) if recorded else STOP
+
+
+def _ended(deliveries: tuple[str, ...] | None) -> PollOutcome:
+    # fail_job's answer: None if the job had already ended, else the deliveries to send.
+    return STOP if deliveries is None else PollOutcome(None, deliveries=deliveries, ended=True)
 
 
 def _event(session: Session, job_id: int, event: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from providers.piapi import (
 from providers.prompts import build_task_request
 from workers.endings import fail_job
 from workers.polling import Planner, PollSubject
+from workers.starting import Claim
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Submitted:
 
     token: uuid.UUID
     first_poll_in_s: float
+    job_id: int  # the job claimed: with a claim of the next in line, not the message's
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +63,28 @@ class Ended:
 def submit_once(
     sessions: sessionmaker[Session],
     client: PiAPIClient,
-    job_id: int,
+    job_id: int | None,
     *,
     plan_poll: Planner,
     retry_wait_s: Callable[[float | None], float],
     webhook_config: dict[str, str] | None = None,
+    claim: Claim | None = None,
 ) -> Submitted | RetryIn | Ended | None:
     """Claim the job, create its PiAPI task and record it. None: nothing left to do.
 
     retry_wait_s maps PiAPI's Retry-After (or None) to the wait before the next try.
     webhook_config, when given, asks PiAPI to call us back when the task changes.
+    claim, when given, claims whichever job it picks (the next in line under PiAPI's
+    budget, workers/starting.py) instead of job_id.
     """
     with sessions.begin() as session:
-        if not jobs.claim_for_submit(session, job_id):
-            return None  # a duplicate message: someone else claimed it, or it ended
+        if claim is not None:
+            job_id = claim(session)
+        elif job_id is not None and not jobs.claim_for_submit(session, job_id):
+            job_id = None
+        if job_id is None:
+            return None  # a duplicate message: someone else claimed it, or it ended; or no slot
+        log_context.bind(job_id=job_id)
         body, subject = _request_body(session, job_id)
         deadline = subject.deadline_at
     if webhook_config:
@@ -116,7 +126,7 @@ def submit_once(
         )
         return None
     log.info("job %s submitted as PiAPI task %s", job_id, result.task_id)
-    return Submitted(token, first_poll_in_s)
+    return Submitted(token, first_poll_in_s, job_id)
 
 
 def _record_submission(

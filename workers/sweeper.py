@@ -13,6 +13,7 @@ from infra.settings import Settings
 from models import jobs, webhooks
 from models.db import utcnow
 from workers import events
+from workers.starting import starts_for_free_slots
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class SweepPolicy:
     queued_grace_s: float  # accepted, but no worker claimed it (lost enqueue)
     submitting_grace_s: float  # longer than any create call can take
     poll_grace_s: float  # next poll this late means its message was lost
+    # PIAPI_MAX_CONCURRENT_TASKS: with a limit, queued jobs wait for a slot, not a message.
+    max_concurrent_tasks: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepPolicy:
@@ -39,6 +42,7 @@ class SweepPolicy:
             queued_grace_s=settings.sweep_queued_grace_s,
             submitting_grace_s=settings.sweep_submitting_grace_s,
             poll_grace_s=settings.sweep_poll_grace_s,
+            max_concurrent_tasks=settings.piapi_max_concurrent_tasks,
         )
 
 
@@ -52,6 +56,7 @@ class SweepReport:
     polls_restarted: list[int] = field(default_factory=list)
     deliveries_resent: list[str] = field(default_factory=list)
     stores_resent: list[int] = field(default_factory=list)
+    starts_sent: int = 0  # start_waiting messages for free slots (under PiAPI's budget)
 
 
 def sweep(
@@ -64,6 +69,7 @@ def sweep(
     """One pass. Safe on several nodes at once: each row is taken by a compare-and-set."""
     now = now or utcnow()
     report = SweepReport()
+    limit = policy.max_concurrent_tasks
 
     def ago(seconds: float) -> dt.datetime:
         return now - dt.timedelta(seconds=seconds)
@@ -79,8 +85,13 @@ def sweep(
             for job_id in report.timed_out + report.unknown_submissions
             if (delivery := events.record_event(session, job_id, "failed"))
         ]
-        requeued = jobs.touch_stale_queued(
-            session, older_than=ago(policy.queued_grace_s), now=now, limit=BATCH
+        # Under a budget, a queued job waits for a free slot, however long: see below.
+        requeued = (
+            jobs.touch_stale_queued(
+                session, older_than=ago(policy.queued_grace_s), now=now, limit=BATCH
+            )
+            if limit is None
+            else []
         )
         restarted = jobs.restart_overdue_polls(
             session, older_than=ago(policy.poll_grace_s), next_poll_at=now, limit=BATCH
@@ -108,6 +119,12 @@ def sweep(
         report.deliveries_resent.append(delivery_id)
     for job_id in report.stores_resent:
         messages.store(job_id)
+    if limit is not None:
+        # Slots freed here (timeouts, lost submissions), or whose nudge was lost, are
+        # filled now rather than left empty while jobs wait.
+        report.starts_sent = starts_for_free_slots(sessions, limit=limit, now=now)
+        for _ in range(report.starts_sent):
+            messages.start_waiting()
     if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
         log.warning(
             "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",

@@ -20,6 +20,8 @@ from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
 from workers.celery_app import app, current
 from workers.polling import poll_once
+from workers.resources import Resources
+from workers.starting import next_in_line, refused_wait_s, slot_freed
 from workers.storing import STORE_RETRY_BASE_S, StoreError, fail_or_retry, store_once
 from workers.submission import Ended, RetryIn, Submitted, submit_once
 from workers.sweeper import sweep
@@ -53,8 +55,15 @@ def _deliver(deliveries: tuple[str, ...]) -> None:
 
 @app.task(bind=True, name="workers.tasks.submit_job", **_DB_RETRY)
 def submit_job(self: Task[Any, Any], job_id: int) -> None:
-    """Submit one accepted job to PiAPI, then start its poll chain."""
+    """Submit one accepted job to PiAPI, then start its poll chain.
+
+    Under PiAPI's budget the message only says a job arrived: the next job in line starts,
+    if a slot is free, and that may be another tenant's.
+    """
     res = current()
+    if res.settings.piapi_max_concurrent_tasks is not None:
+        _start_next(res)
+        return
     outcome = submit_once(
         res.sessions,
         res.piapi,
@@ -69,6 +78,35 @@ def submit_job(self: Task[Any, Any], job_id: int) -> None:
         _deliver(outcome.deliveries)
     if isinstance(outcome, Submitted):
         res.messages.poll(job_id, outcome.token, countdown=outcome.first_poll_in_s)
+
+
+@app.task(name="workers.tasks.start_waiting", **_DB_RETRY)
+def start_waiting() -> None:
+    """Start the next waiting job (round-robin across tenants) if PiAPI's budget has a slot."""
+    _start_next(current())
+
+
+def _start_next(res: Resources) -> None:
+    limit = res.settings.piapi_max_concurrent_tasks
+    if limit is None:
+        return  # no budget: each job's own submit message starts it
+    outcome = submit_once(
+        res.sessions,
+        res.piapi,
+        None,
+        plan_poll=res.plan_poll,
+        retry_wait_s=refused_wait_s,
+        webhook_config=res.piapi_webhook_config,
+        claim=next_in_line(limit),
+    )
+    if isinstance(outcome, Submitted):
+        res.messages.poll(outcome.job_id, outcome.token, countdown=outcome.first_poll_in_s)
+    elif isinstance(outcome, RetryIn):
+        # The job is back in line, due after Retry-After: then its slot's nudge comes.
+        slot_freed(res.messages, limit, countdown=outcome.wait_s)
+    elif isinstance(outcome, Ended):
+        _deliver(outcome.deliveries)
+        slot_freed(res.messages, limit)
 
 
 @app.task(bind=True, name="workers.tasks.poll_job", **_DB_RETRY)
@@ -86,6 +124,8 @@ def poll_job(self: Task[Any, Any], job_id: int, token: str) -> None:
     _deliver(outcome.deliveries)
     if outcome.completed:
         res.messages.store(job_id)
+    if outcome.ended:
+        slot_freed(res.messages, res.settings.piapi_max_concurrent_tasks)
     if outcome.next_poll_in_s is None:
         return
     if outcome.is_retry:
@@ -108,6 +148,8 @@ def check_job(job_id: int) -> None:
     _deliver(outcome.deliveries)
     if outcome.completed:
         res.messages.store(job_id)
+    if outcome.ended:
+        slot_freed(res.messages, res.settings.piapi_max_concurrent_tasks)
 
 
 @app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)

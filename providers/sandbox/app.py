@@ -14,7 +14,12 @@ from typing import Any
 import requests
 from flask import Flask, Response, abort, jsonify, request, send_file
 
-from providers.sandbox.engine import CancelRefusedError, Sandbox, TaskNotFoundError
+from providers.sandbox.engine import (
+    CancelRefusedError,
+    OverLimitError,
+    Sandbox,
+    TaskNotFoundError,
+)
 from providers.sandbox.faults import FaultPlan
 from providers.sandbox.rules import RequestRejectedError
 
@@ -109,6 +114,10 @@ def create_sandbox_app(
             created = sandbox.create(body)
         except RequestRejectedError as exc:
             return _error(400, str(exc))
+        except OverLimitError as exc:
+            resp, status = _error(429, str(exc))
+            resp.headers["Retry-After"] = str(exc.retry_after_s)
+            return resp, status
         _announce(sandbox, created["data"])
         return _deliver(created, kind, plan)
 
@@ -150,6 +159,7 @@ def create_sandbox_app(
             {
                 "create_calls": sandbox.create_calls,
                 "create_attempts": sandbox.create_attempts,
+                "refused_over_limit": sandbox.refused_over_limit,
                 "tasks": sandbox.summary(),
             }
         )

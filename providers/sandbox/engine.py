@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import threading
 import time
@@ -20,6 +21,7 @@ __all__ = [
     "SAMPLE_SIZE",
     "ZERO_TIME",
     "CancelRefusedError",
+    "OverLimitError",
     "Sandbox",
     "SandboxTask",
     "TaskNotFoundError",
@@ -40,6 +42,14 @@ class TaskNotFoundError(KeyError):
 
 class CancelRefusedError(RuntimeError):
     """PiAPI cancels only tasks that are still pending."""
+
+
+class OverLimitError(RuntimeError):
+    """The plan's limit of tasks pending or processing at once is reached (PiAPI's 429)."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"too many tasks at once: the plan allows {limit}")
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(slots=True)
@@ -73,11 +83,17 @@ class Sandbox:
     # Off by default: tests and local runs send URLs nothing serves.
     fetch_images: bool = False
     image_timeout_s: float = 5.0
+    # PiAPI's plan limit: a create while this many tasks are pending or processing gets a
+    # 429 (None: no limit). Every refusal is counted in refused_over_limit.
+    max_concurrent_tasks: int | None = None
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     _tasks: dict[str, SandboxTask] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     create_calls: int = 0  # tasks created (accepted create calls)
+    refused_over_limit: int = 0  # create calls refused with 429 by max_concurrent_tasks
+    # With a limit: the tasks that may still be pending or processing (pruned at each create).
+    _running: list[SandboxTask] = field(default_factory=list)
     # Every create call by prompt, refused or not: what a client tried to pay for.
     create_attempts: dict[str, int] = field(default_factory=dict)
 
@@ -116,9 +132,29 @@ class Sandbox:
             error=_image_error(unusable.error) if unusable and unusable.error else None,
         )
         with self._lock:
+            self._check_limit()
             self.create_calls += 1
             self._tasks[task.task_id] = task
+            if self.max_concurrent_tasks is not None:
+                self._running.append(task)
         return self._envelope(task)
+
+    def _check_limit(self) -> None:
+        # Under the lock: the count and the creation are one step, as at PiAPI.
+        if self.max_concurrent_tasks is None:
+            return
+        now = self.clock()
+        self._running = [t for t in self._running if self._ends_in(t, now) > 0]
+        if len(self._running) >= self.max_concurrent_tasks:
+            self.refused_over_limit += 1
+            soonest = min(self._ends_in(t, now) for t in self._running)
+            raise OverLimitError(self.max_concurrent_tasks, max(1, math.ceil(soonest)))
+
+    @staticmethod
+    def _ends_in(task: SandboxTask, now: float) -> float:
+        if task.canceled_at is not None:
+            return 0.0
+        return task.pending_s + task.run_s - (now - task.created_mono)
 
     def _fetch_images(self, accepted: rules.Accepted) -> tuple[FetchedImage, ...]:
         if not self.fetch_images:

@@ -33,3 +33,9 @@ def test_sandbox_does_not_fetch_images_unless_asked(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("SANDBOX_FETCH_IMAGES", raising=False)
 
     assert wsgi.sandbox().extensions["sandbox"].fetch_images is False
+
+
+def test_sandbox_plan_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANDBOX_MAX_CONCURRENT_TASKS", "4")
+
+    assert wsgi.sandbox().extensions["sandbox"].max_concurrent_tasks == 4

@@ -530,3 +530,44 @@ def test_app_media_404(http: FlaskClient, path: str) -> None:
     resp = http.get(path.format(id=task_id), buffered=True)
 
     assert resp.status_code == 404
+
+
+# --- the plan's limit (SANDBOX_MAX_CONCURRENT_TASKS) ------------------------------
+
+
+def test_app_refuses_a_create_past_the_plan_limit_until_a_task_ends(
+    sandbox: Sandbox, clock: Clock
+) -> None:
+    sandbox.max_concurrent_tasks = 2
+    http = create_sandbox_app(sandbox, api_key="sandbox-key").test_client()
+    first, _second = _create(http), _create(http)
+
+    refused = http.post("/api/v1/task", json=HUNYUAN, headers=KEY)
+
+    assert refused.status_code == 429
+    assert refused.get_json() == {
+        "code": 429,
+        "message": "too many tasks at once: the plan allows 2",
+        "data": None,
+    }
+    # time_scale 0.1: each Hunyuan task lasts 6 s, so the first slot frees in 6 s.
+    assert refused.headers["Retry-After"] == "6"
+    assert sandbox.create_calls == 2
+    http.delete(f"/api/v1/task/{first}", headers=KEY)  # a canceled task frees its slot
+    _create(http)
+    assert http.post("/api/v1/task", json=HUNYUAN, headers=KEY).status_code == 429
+    clock.advance(6.1)  # every task has ended
+    _create(http)
+    _create(http)
+    tasks = http.get("/sandbox/tasks").get_json()
+    assert (tasks["create_calls"], tasks["refused_over_limit"]) == (5, 2)
+
+
+def test_without_a_limit_every_valid_create_is_accepted(
+    http: FlaskClient, sandbox: Sandbox
+) -> None:
+    for _ in range(30):
+        _create(http)
+
+    assert http.get("/sandbox/tasks").get_json()["refused_over_limit"] == 0
+    assert sandbox.max_concurrent_tasks is None
