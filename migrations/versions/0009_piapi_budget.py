@@ -9,7 +9,7 @@ On Postgres the indexes are built CONCURRENTLY (as in 0006), so a big table keep
 writes while they build; an index left invalid by an interrupted build is built again.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-27
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
