@@ -10,6 +10,7 @@ holds it, so every pass reads a bounded number of rows however many jobs hold up
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from models.jobs import Job
 
 ID_PREFIX = "upl_"
 ID_LENGTH = len(ID_PREFIX) + 24
+_ID = re.compile(r"upl_[0-9a-f]{24}")
 # A held upload is looked at again after at least this long, and after as long again as
 # it has been expired: a long-held upload costs a few looks in all, not one per pass.
 RECHECK_MIN_S = 3600
@@ -88,8 +90,8 @@ def live(session: Session, upload_id: str, user_id: int, *, lock: bool = False) 
     lock holds it (FOR KEY SHARE) until the transaction ends, so the sweeper passes it
     over while a job that uses it is being written.
     """
-    if len(upload_id) != ID_LENGTH:
-        return None
+    if _ID.fullmatch(upload_id) is None:
+        return None  # not one of ours (and nothing the database need be asked)
     query = select(Upload).where(
         Upload.id == upload_id, Upload.user_id == user_id, Upload.expires_at > utcnow()
     )

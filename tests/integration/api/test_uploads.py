@@ -21,7 +21,7 @@ from werkzeug.test import encode_multipart
 from models.db import utcnow
 from models.jobs import Job
 from models.uploads import Upload
-from tests.images import HTML, image_bytes
+from tests.images import HTML, image_bytes, noise_png
 from tests.integration.conftest import SPEC_I2V
 
 MB = 1024 * 1024
@@ -115,6 +115,17 @@ def test_an_image_comes_back_byte_identical_from_its_url(client, db, media, fmt,
     (stored,) = _files(media)
     assert stored.read_bytes() == data
     assert _rows(db) == 1
+
+
+@pytest.mark.parametrize("how", ["multipart", "raw"])
+def test_an_image_far_over_max_request_bytes_is_taken(client, how) -> None:
+    data = noise_png(1600, 1200)  # about 5.8 MB; MAX_REQUEST_BYTES is 64 KB
+    assert len(data) > 5 * MB
+
+    resp = _multipart(client, data) if how == "multipart" else _raw(client, data, "image/png")
+
+    assert resp.status_code == 201, resp.get_json()
+    assert _fetch(client, resp.get_json()["url"]) == (data, "image/png")
 
 
 def test_get_answers_the_same_body(client) -> None:
@@ -256,7 +267,10 @@ def test_another_users_upload_is_404_everywhere(uploader, db) -> None:
     assert db.scalar(select(func.count()).select_from(Job)) == 0
 
 
-@pytest.mark.parametrize("upload_id", ["upl_" + "0" * 24, "upl_nope", "x" * 64])
+@pytest.mark.parametrize(
+    "upload_id",
+    ["upl_" + "0" * 24, "upl_nope", "x" * 64, "upl_" + "0" * 23 + "%00", "UPL_" + "a" * 24],
+)
 def test_an_unknown_upload_is_404(client, upload_id) -> None:
     assert client.get(f"/api/uploads/{upload_id}").status_code == 404
     resp = client.post(
