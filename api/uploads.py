@@ -13,7 +13,7 @@ import hashlib
 import logging
 import secrets
 import tempfile
-from typing import IO, Any, BinaryIO
+from typing import IO
 
 import marshmallow as ma
 from flask import current_app, g, request
@@ -226,7 +226,7 @@ def _receive(spool: IO[bytes], limit: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _source() -> BinaryIO | Any:
+def _source() -> IO[bytes]:
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist(FIELD)
         if len(files) != 1:
