@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, g, request, send_from_directory
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import account, piapi_webhooks, videos
+from api import account, piapi_webhooks, uploads, videos
 from api.auth import install_auth
 from api.cli import register_cli
 from api.errors import JobsApi, register_error_handlers
@@ -92,7 +92,7 @@ def create_app(
             "description": "PIAPI_WEBHOOK_SECRET, which PiAPI sends back with every delivery",
         },
     )
-    for blueprint in (videos.blp, account.blp, piapi_webhooks.blp):
+    for blueprint in (videos.blp, account.blp, piapi_webhooks.blp, uploads.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     register_cli(app, factory)

@@ -58,6 +58,24 @@ def media_url(job: Any, kind: str) -> str | None:
     return getattr(job, MEDIA[kind])  # type: ignore[no-any-return]
 
 
+def stored_url(key: str | None) -> str | None:
+    """The URL of a stored key in this context, or None (no key, or no storage URLs here)."""
+    url_for_key = _url_for_key.get()
+    return url_for_key(key) if key and url_for_key is not None else None
+
+
+def _image_url(job: Any) -> str | None:
+    """The image as requested: image_url, or the upload's URL (ours, or pre-signed)."""
+    return stored_url(job.image_key) if job.image_key else job.image_url
+
+
+def _options(job: Any) -> dict[str, Any]:
+    options = dict(job.options or {})
+    if job.end_image_key:
+        options["end_image_url"] = stored_url(job.end_image_key)
+    return options
+
+
 def _storage(job: Any) -> dict[str, Any]:
     files = job.stored_files or {}
     url_for_key = _url_for_key.get()
@@ -93,7 +111,17 @@ class JobSchema(ma.Schema):
     script = fields.String()
     style = fields.String()
     aspect_ratio = fields.String()
-    image_url = fields.String(allow_none=True)
+    image_url = fields.Function(
+        _image_url,
+        metadata={"type": "string", "nullable": True, "description": "the upload's, with one"},
+    )
+    image_upload_id = fields.String(
+        allow_none=True, metadata={"description": "The upload the image came from, or null"}
+    )
+    end_image_upload_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The upload of the last frame (options.end_image_url), or null"},
+    )
     duration = fields.Integer(
         attribute="actual_duration", metadata={"description": "Seconds of video made"}
     )
@@ -110,7 +138,7 @@ class JobSchema(ma.Schema):
         metadata={"description": "USD PiAPI charged (its usage points), once the task ended"},
     )
     options = fields.Function(
-        lambda job: job.options or {},
+        _options,
         metadata={"type": "object", "description": "The provider's options, defaults filled in"},
     )
     video_url = fields.Function(

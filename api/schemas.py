@@ -21,6 +21,7 @@ from providers.prompts import DEFAULT_STYLE, STYLE_PROMPTS
 MAX_SCRIPT_CHARS = 4000
 MAX_DURATION_S = 600
 MAX_URL_CHARS = 2048
+MAX_UPLOAD_ID_CHARS = 64
 MIN_DEADLINE_S = 30
 MAX_DEADLINE_S = 24 * 3600
 INT32_MAX = 2**31 - 1
@@ -83,6 +84,22 @@ class GenerateRequest(ma.Schema):
         validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "Image to animate; required for image_to_video."},
     )
+    image_upload_id = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=MAX_UPLOAD_ID_CHARS), NO_NUL],
+        metadata={
+            "description": "An upload_id from POST /api/uploads, instead of image_url "
+            "(image_to_video only)."
+        },
+    )
+    end_image_upload_id = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=MAX_UPLOAD_ID_CHARS), NO_NUL],
+        metadata={
+            "description": "An upload_id for the clip's last frame, on models that take one "
+            "(it becomes options.end_image_url); image_to_video only."
+        },
+    )
     options = fields.Nested(
         OptionsSchema,
         load_default=dict,
@@ -118,14 +135,23 @@ class GenerateRequest(ma.Schema):
     def _image_matches_mode(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("script", "x").strip():
             raise ma.ValidationError("Must not be blank.", field_name="script")
-        image = data.get("image_url")
-        if data.get("generation_mode") == IMAGE_TO_VIDEO and not image:
-            raise ma.ValidationError("Required for image_to_video.", field_name="image_url")
-        if data.get("generation_mode") != IMAGE_TO_VIDEO and image:
-            raise ma.ValidationError(
-                "Only allowed with generation_mode image_to_video.",
-                field_name="image_url",
-            )
+        given = [name for name in ("image_url", "image_upload_id") if data.get(name)]
+        if data.get("generation_mode") == IMAGE_TO_VIDEO:
+            if not given:
+                raise ma.ValidationError(
+                    "Required for image_to_video (or image_upload_id).", field_name="image_url"
+                )
+            if len(given) > 1:
+                raise ma.ValidationError(
+                    "Send either image_url or image_upload_id, not both.",
+                    field_name="image_upload_id",
+                )
+            return
+        for name in (*given, "end_image_upload_id"):
+            if data.get(name):
+                raise ma.ValidationError(
+                    "Only allowed with generation_mode image_to_video.", field_name=name
+                )
 
 
 class CursorField(fields.String):

@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
+from models import uploads
 from models.accounts import User
 from models.db import utcnow
 from models.jobs import Job
 from models.tiers import TIERS
+from models.uploads import Upload
 from providers.catalogue import OptionsError
-from providers.plans import Plan, PromptTooLongError, plan_job
+from providers.image_probe import ImageFacts
+from providers.plans import FIRST_FRAME, LAST_FRAME, ImagesError, Plan, PromptTooLongError, plan_job
 from providers.selection import ModeNotSupportedError, cap_refusal
 from providers.url_guard import NON_PUBLIC, refusal
 
@@ -31,6 +34,10 @@ class IdempotencyConflictError(APIError):
 class TooManyInFlightError(APIError):
     status, code = 429, "rate_limited"
     retry_after_s = 30
+
+
+class UploadNotFoundError(APIError):
+    status, code = 404, "not_found"
 
 
 def request_hash(raw: Any) -> str:
@@ -46,7 +53,8 @@ def accept(
     if key is not None and (existing := _replay(db, user, key, body_hash)) is not None:
         return existing, False
 
-    job = new_job(req, user)
+    # Locked until the commit: the sweeper passes over an upload a job is being made from.
+    job = new_job(req, user, images=request_uploads(db, req, user, lock=True))
     job.idempotency_key, job.request_hash = key, body_hash
     limit = TIERS[user.tier].max_in_flight
     if _lock_and_count_in_flight(db, user.id) >= limit:
@@ -85,11 +93,35 @@ def _lock_and_count_in_flight(db: Session, user_id: int) -> int:
     return db.scalar(select(User.in_flight).where(User.id == user_id).with_for_update()) or 0
 
 
-def plan_request(req: dict[str, Any], tier: str) -> Plan:
+def request_uploads(
+    db: Session, req: dict[str, Any], user: Principal, *, lock: bool = False
+) -> dict[str, Upload]:
+    """The uploads a request names, by field; a 404 naming the field for any it may not use."""
+    found: dict[str, Upload] = {}
+    for field in (FIRST_FRAME, LAST_FRAME):
+        upload_id = req.get(field)
+        if upload_id is None:
+            continue
+        upload = uploads.live(db, upload_id, user.id, lock=lock)
+        if upload is None:
+            message = f"No upload {upload_id}: unknown, another user's, or expired."
+            raise UploadNotFoundError(message, fields={field: [message]})
+        found[field] = upload
+    return found
+
+
+def plan_request(
+    req: dict[str, Any], tier: str, *, images: dict[str, Upload] | None = None
+) -> Plan:
     """How a generate (or quote) request would run, or an APIError naming the failing field.
 
-    The plan may be over the tier's price cap: plan.selection.allowed says.
+    images are the request's uploads (request_uploads). The plan may be over the tier's
+    price cap: plan.selection.allowed says.
     """
+    facts = {
+        field: ImageFacts(upload.fmt, upload.size, upload.width, upload.height)
+        for field, upload in (images or {}).items()
+    }
     try:
         return plan_job(
             mode=req["generation_mode"],
@@ -100,6 +132,7 @@ def plan_request(req: dict[str, Any], tier: str) -> Plan:
             aspect_ratio=req["aspect_ratio"],
             forced=req["provider"],
             options=req.get("options"),
+            images=facts,
         )
     except ModeNotSupportedError as exc:
         raise InvalidRequestError(str(exc), fields={"provider": [str(exc)]}) from exc
@@ -110,12 +143,21 @@ def plan_request(req: dict[str, Any], tier: str) -> Plan:
         ) from exc
     except PromptTooLongError as exc:
         raise InvalidRequestError(str(exc), fields={"script": [str(exc)]}) from exc
+    except ImagesError as exc:
+        message = "The uploaded images do not fit the provider."
+        raise InvalidRequestError(message, fields=exc.problems) from exc
 
 
-def new_job(req: dict[str, Any], user: Principal) -> Job:
-    """A job ready to commit, or an APIError saying why no provider can run it."""
+def new_job(
+    req: dict[str, Any], user: Principal, *, images: dict[str, Upload] | None = None
+) -> Job:
+    """A job ready to commit, or an APIError saying why no provider can run it.
+
+    images are the request's uploads (request_uploads): the job keeps their ids and keys.
+    """
     mode = req["generation_mode"]
-    plan = plan_request(req, user.tier)
+    images = images or {}
+    plan = plan_request(req, user.tier, images=images)
     chosen = plan.selection
     if not chosen.allowed:
         message = cap_refusal(chosen, mode=mode, tier=user.tier, forced=req["provider"] is not None)
@@ -148,7 +190,16 @@ def new_job(req: dict[str, Any], user: Principal) -> Job:
         created_at=now,
         updated_at=now,
         deadline_at=now + dt.timedelta(seconds=deadline_s),
+        image_upload_id=_upload_part(images, FIRST_FRAME, "id"),
+        image_key=_upload_part(images, FIRST_FRAME, "key"),
+        end_image_upload_id=_upload_part(images, LAST_FRAME, "id"),
+        end_image_key=_upload_part(images, LAST_FRAME, "key"),
     )
+
+
+def _upload_part(found: dict[str, Upload], field: str, part: str) -> str | None:
+    upload = found.get(field)
+    return None if upload is None else str(getattr(upload, part))
 
 
 def _check_webhook_url(url: str | None) -> None:

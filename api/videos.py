@@ -27,10 +27,10 @@ from api.schemas import (
     LibraryPage,
     LibraryQuery,
 )
-from api.submissions import accept, plan_request, request_hash
+from api.submissions import accept, plan_request, request_hash, request_uploads
 from infra import log_context
 from infra.metrics import JOBS_CREATED
-from models import jobs, webhooks
+from models import jobs, uploads, webhooks
 from models import library as library_reads
 from models.jobs import Job
 from models.tiers import TIERS
@@ -103,7 +103,7 @@ def _document(*statuses: int):  # type: ignore[no-untyped-def]
 @blp.arguments(GenerateRequest)
 @blp.response(202, JobSchema, description="Accepted: the job is stored")
 @blp.alt_response(200, schema=JobSchema, description="A retry with the same Idempotency-Key")
-@_document(400, 403, 409, 413, 415, 422, 429)
+@_document(400, 403, 404, 409, 413, 415, 422, 429)
 def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
     """Accept a video request; the job is stored before this answers."""
     key = headers.get("idempotency_key")
@@ -124,11 +124,11 @@ def generate(headers: dict[str, Any], req: dict[str, Any]) -> Any:
 @blp.route("/quote", methods=["POST"])
 @blp.arguments(GenerateRequest)
 @blp.response(200, QuoteSchema, description="What the request would run and cost")
-@_document(400, 413, 415, 422)
+@_document(400, 404, 413, 415, 422)
 def quote(req: dict[str, Any]) -> dict[str, Any]:
     """Price a generate request (same body) and say whether your tier may run it; no job is made."""
     tier = current_user().tier
-    plan = plan_request(req, tier)
+    plan = plan_request(req, tier, images=request_uploads(g.db, req, current_user()))
     chosen = plan.selection
     forced = req["provider"] is not None
     return {
@@ -211,6 +211,8 @@ def delete(video_id: int) -> tuple[str, int]:
     g.db.execute(sa_delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
     g.db.execute(sa_delete(WebhookDelivery).where(WebhookDelivery.job_id == job.id))
     g.db.delete(job)
+    # Its uploads, if expired and now unused, go on the sweeper's next pass.
+    uploads.look_again(g.db, [job.image_upload_id, job.end_image_upload_id])
     g.db.commit()
     return "", 204
 

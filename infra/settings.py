@@ -75,6 +75,8 @@ class Settings:
     storage_max_bytes: int
     storage_max_attempts: int
     max_request_bytes: int
+    upload_max_bytes: int  # POST /api/uploads takes images up to this (MAX_REQUEST_BYTES elsewhere)
+    upload_ttl_s: int  # an upload no job uses is removed after this
     db_pool_size: int  # connections kept open per process; cover the pool's threads
     auth_cache_s: float  # a revoked key stops working within this
     sandbox_time_scale: float
@@ -154,6 +156,8 @@ class Settings:
             storage_max_bytes=int(env("STORAGE_MAX_BYTES", str(2 * 1024**3))),
             storage_max_attempts=int(env("STORAGE_MAX_ATTEMPTS", "5")),
             max_request_bytes=int(env("MAX_REQUEST_BYTES", str(64 * 1024))),
+            upload_max_bytes=int(env("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))),
+            upload_ttl_s=int(env("UPLOAD_TTL_SECONDS", "86400")),
             db_pool_size=int(env("DB_POOL_SIZE", "20")),
             auth_cache_s=float(env("AUTH_CACHE_SECONDS", "10")),
             sandbox_time_scale=float(env("SANDBOX_TIME_SCALE", "0.25")),

@@ -143,6 +143,13 @@ class Job(Base):
     options: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
     # What PiAPI charged (meta.usage.consume), recorded when the task ends.
     charged_usd: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
+    # Images from POST /api/uploads (migration 0010): the upload (a foreign key to uploads
+    # on Postgres) and its storage key. The URL PiAPI gets is made from the key when the
+    # task is created, so it is fresh.
+    image_upload_id: Mapped[str | None] = mapped_column(String(28))
+    image_key: Mapped[str | None] = mapped_column(Text)
+    end_image_upload_id: Mapped[str | None] = mapped_column(String(28))
+    end_image_key: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # The library's order, alone and after each of its filters (migration 0006).
@@ -152,6 +159,16 @@ class Job(Base):
         ),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
         Index("ix_video_generations_storage_due", "storage_state", "storage_due_at"),
+        # The sweeper asks, per upload, whether a job still uses it.
+        *(
+            Index(
+                f"ix_video_generations_{column}",
+                column,
+                postgresql_where=text(f"{column} IS NOT NULL"),
+                sqlite_where=text(f"{column} IS NOT NULL"),
+            )
+            for column in ("image_upload_id", "end_image_upload_id")
+        ),
         Index(
             "uq_video_generations_user_idempotency",
             "user_id",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.catalogue import BY_KEY, IMAGE_TO_VIDEO, ProviderModel
+from providers.image_probe import ImageFacts
 from providers.prompts import build_prompt
 from providers.selection import Selection, quote
 
@@ -19,6 +20,20 @@ class PromptTooLongError(ValueError):
     """The prompt this script makes is longer than the model takes; the message says by how much."""
 
     field = "script"
+
+
+# The option that takes an image-to-video clip's last frame, on the models that have one.
+END_FRAME_OPTION = "end_image_url"
+FIRST_FRAME = "image_upload_id"
+LAST_FRAME = "end_image_upload_id"
+
+
+class ImagesError(ValueError):
+    """Uploaded images the chosen model cannot take; problems names each field's reasons."""
+
+    def __init__(self, problems: Mapping[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items()))
+        self.problems = dict(problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +56,14 @@ def plan_job(
     aspect_ratio: str,
     forced: str | None = None,
     options: Mapping[str, Any] | None = None,
+    images: Mapping[str, ImageFacts] | None = None,
     catalogue: Mapping[str, ProviderModel] = BY_KEY,
 ) -> Plan:
     """The plan for a request, allowed by the tier or not (Selection.allowed says).
 
-    Raises what selection.quote raises, and PromptTooLongError.
+    images are uploaded files by request field (image_upload_id, end_image_upload_id),
+    checked against the chosen model's image limits. Raises what selection.quote raises,
+    PromptTooLongError, and ImagesError.
     """
     chosen = quote(
         duration_s=duration_s,
@@ -56,6 +74,8 @@ def plan_job(
         catalogue=catalogue,
     )
     model = chosen.model
+    if images:
+        _check_images(model, mode, images, options or {})
     prompt = build_prompt(model, style=style, clip_s=chosen.clip_s, script=script)
     limit = model.max_prompt_chars
     if limit is not None and len(prompt) > limit:
@@ -78,3 +98,26 @@ def plan_job(
             f"{model.key} does not take aspect ratio {aspect_ratio}; it runs at {ratio}."
         )
     return Plan(chosen, prompt, ratio, " ".join(notices) or None)
+
+
+def _check_images(
+    model: ProviderModel, mode: str, images: Mapping[str, ImageFacts], options: Mapping[str, Any]
+) -> None:
+    problems: dict[str, list[str]] = {}
+    if LAST_FRAME in images:
+        takes_last = any(option.name == END_FRAME_OPTION for option in model.options_for(mode))
+        if not takes_last:
+            problems[LAST_FRAME] = [f"{model.key} takes no last frame in {mode}."]
+        elif options.get(END_FRAME_OPTION) is not None:
+            problems[LAST_FRAME] = [f"Send either this or options.{END_FRAME_OPTION}, not both."]
+    for field, image in images.items():
+        if field in problems:
+            continue
+        found = model.image_limits.problems(
+            fmt=image.fmt, size=image.size, width=image.width, height=image.height
+        )
+        if found:
+            shown = f"{image.width}x{image.height} px {image.fmt.upper()} of {image.size} bytes"
+            problems[field] = [f"{model.key}: {' '.join(found)} This one is a {shown}."]
+    if problems:
+        raise ImagesError(problems)

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +24,9 @@ from providers.piapi import (
     ProviderTransientError,
     SubmissionUnknownError,
 )
+from providers.plans import END_FRAME_OPTION
 from providers.prompts import build_task_request
+from providers.upload_urls import UploadURLs
 from workers.endings import fail_job
 from workers.polling import Planner, PollSubject
 from workers.starting import Claim
@@ -69,13 +72,15 @@ def submit_once(
     retry_wait_s: Callable[[float | None], float],
     webhook_config: dict[str, str] | None = None,
     claim: Claim | None = None,
+    upload_urls: UploadURLs | None = None,
 ) -> Submitted | RetryIn | Ended | None:
     """Claim the job, create its PiAPI task and record it. None: nothing left to do.
 
     retry_wait_s maps PiAPI's Retry-After (or None) to the wait before the next try.
     webhook_config, when given, asks PiAPI to call us back when the task changes.
     claim, when given, claims whichever job it picks (the next in line under PiAPI's
-    budget, workers/starting.py) instead of job_id.
+    budget, workers/starting.py) instead of job_id. upload_urls makes the URLs of the job's
+    uploaded images (needed when it has some).
     """
     with sessions.begin() as session:
         if claim is not None:
@@ -85,7 +90,7 @@ def submit_once(
         if job_id is None:
             return None  # a duplicate message: someone else claimed it, or it ended; or no slot
         log_context.bind(job_id=job_id)
-        body, subject = _request_body(session, job_id)
+        body, subject = _request_body(session, job_id, upload_urls)
         deadline = subject.deadline_at
     if webhook_config:
         body["config"] = {"webhook_config": webhook_config}
@@ -159,8 +164,11 @@ def _record_submission(
     raise AssertionError("unreachable")
 
 
-def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], PollSubject]:
+def _request_body(
+    session: Session, job_id: int, upload_urls: UploadURLs | None = None
+) -> tuple[dict[str, object], PollSubject]:
     job = session.get_one(Job, job_id)
+    image_url, options = _image_urls(job, upload_urls)
     body = build_task_request(
         BY_KEY[job.provider],
         mode=job.generation_mode,
@@ -168,10 +176,28 @@ def _request_body(session: Session, job_id: int) -> tuple[dict[str, object], Pol
         prompt=job.prompt,
         aspect_ratio=job.aspect_ratio,
         clip_s=job.actual_duration,
-        image_url=job.image_url,
-        options=job.options,
+        image_url=image_url,
+        options=options,
     )
     return body, PollSubject.of(job)
+
+
+def _image_urls(
+    job: Job, upload_urls: UploadURLs | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The job's image URL and options, with uploads' URLs made now, valid to the deadline."""
+    image_url, options = job.image_url, job.options
+    if not (job.image_key or job.end_image_key):
+        return image_url, options
+    if upload_urls is None:
+        raise ValueError(f"job {job.id} uses uploads: submit_once needs upload_urls")
+    valid_for_s = (job.deadline_at - utcnow()).total_seconds()
+    if job.image_key:
+        image_url = upload_urls.for_piapi(job.image_key, valid_for_s=valid_for_s)
+    if job.end_image_key:
+        end_url = upload_urls.for_piapi(job.end_image_key, valid_for_s=valid_for_s)
+        options = {**(options or {}), END_FRAME_OPTION: end_url}
+    return image_url, options
 
 
 def _fail(sessions: sessionmaker[Session], job_id: int, code: str, message: str) -> Ended | None:

@@ -6,12 +6,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messages import Messages
 from infra.settings import Settings
-from models import jobs, webhooks
+from models import jobs, uploads, webhooks
 from models.db import utcnow
+from providers.storage import Storage
 from workers import events
 from workers.starting import starts_for_free_slots
 
@@ -57,6 +59,7 @@ class SweepReport:
     deliveries_resent: list[str] = field(default_factory=list)
     stores_resent: list[int] = field(default_factory=list)
     starts_sent: int = 0  # start_waiting messages for free slots (under PiAPI's budget)
+    uploads_removed: int = 0  # expired uploads no job uses, with their files
 
 
 def sweep(
@@ -65,8 +68,12 @@ def sweep(
     policy: SweepPolicy,
     messages: Messages,
     now: dt.datetime | None = None,
+    storage: Storage | None = None,
 ) -> SweepReport:
-    """One pass. Safe on several nodes at once: each row is taken by a compare-and-set."""
+    """One pass. Safe on several nodes at once: each row is taken by a compare-and-set.
+
+    With storage, expired uploads no job uses are removed too (a batch per pass).
+    """
     now = now or utcnow()
     report = SweepReport()
     limit = policy.max_concurrent_tasks
@@ -125,6 +132,8 @@ def sweep(
         report.starts_sent = starts_for_free_slots(sessions, limit=limit, now=now)
         for _ in range(report.starts_sent):
             messages.start_waiting()
+    if storage is not None:
+        report.uploads_removed = remove_expired_uploads(sessions, storage, now=now)
     if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
         log.warning(
             "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",
@@ -134,3 +143,29 @@ def sweep(
             len(report.polls_restarted),
         )
     return report
+
+
+def remove_expired_uploads(
+    sessions: sessionmaker[Session], storage: Storage, *, now: dt.datetime
+) -> int:
+    """Remove up to BATCH expired uploads no job uses, rows then files; how many went.
+
+    Its own transaction: a job committed against an upload in the same instant fails the
+    delete (the foreign key), which must not undo the rest of the sweep; the next pass
+    sees the job and keeps the upload.
+    """
+    try:
+        with sessions.begin() as session:
+            swept = uploads.sweep_due(session, now=now, limit=BATCH)
+    except IntegrityError:
+        log.warning("sweep: an upload became used while being removed; next pass")
+        return 0
+    for key in swept.removed_keys:
+        try:
+            storage.delete(key)
+        except Exception:
+            # The row is gone, so nothing refers to the file; it is only space.
+            log.exception("sweep: could not delete upload file %s", key)
+    if swept.removed_keys:
+        log.info("sweep: %d expired uploads removed", len(swept.removed_keys))
+    return len(swept.removed_keys)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infra import log_context
 from models.jobs import Job
+from providers.upload_urls import UploadURLs
 from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
 from workers.celery_app import app, current
@@ -71,6 +72,11 @@ def submit_job(self: Task[Any, Any], job_id: int) -> None:
         plan_poll=res.plan_poll,
         retry_wait_s=_backoff_for(self),
         webhook_config=res.piapi_webhook_config,
+        upload_urls=UploadURLs(
+            res.storage,
+            public_base_url=res.settings.public_base_url,
+            uses_sandbox=res.settings.uses_sandbox,
+        ),
     )
     if isinstance(outcome, RetryIn):
         raise self.retry(countdown=outcome.wait_s)
@@ -201,4 +207,4 @@ def store_job(job_id: int) -> None:
 def sweep_jobs() -> None:
     """Beat's periodic pass over jobs that fell through (see workers/sweeper.py)."""
     res = current()
-    sweep(res.sessions, policy=res.sweep_policy, messages=res.messages)
+    sweep(res.sessions, policy=res.sweep_policy, messages=res.messages, storage=res.storage)

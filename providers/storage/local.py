@@ -39,5 +39,5 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def url(self, key: str) -> str:
-        return f"{self.public_base}/{key}"
+    def url(self, key: str, *, ttl_s: int | None = None) -> str:
+        return f"{self.public_base}/{key}"  # served for as long as the file exists

@@ -31,11 +31,11 @@ class S3Storage:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
-    def url(self, key: str) -> str:
+    def url(self, key: str, *, ttl_s: int | None = None) -> str:
         return str(
             self.client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": self.prefix + key},
-                ExpiresIn=self.url_ttl_s,
+                ExpiresIn=ttl_s or self.url_ttl_s,
             )
         )

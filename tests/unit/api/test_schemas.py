@@ -157,7 +157,7 @@ def test_image_url_required_for_image_to_video(image_url: str | None) -> None:
 def test_image_url_missing_for_image_to_video() -> None:
     body = {k: v for k, v in SPEC_IMAGE_TO_VIDEO.items() if k != "image_url"}
 
-    assert _errors(body) == {"image_url": ["Required for image_to_video."]}
+    assert _errors(body) == {"image_url": ["Required for image_to_video (or image_upload_id)."]}
 
 
 def test_image_url_rejected_for_text_to_video() -> None:

@@ -1,4 +1,4 @@
-"""Settings read from the environment: the concurrency limits, unset or a whole number >= 1."""
+"""Settings read from the environment: the concurrency limits and the upload settings."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def test_limits_are_read() -> None:
 def test_a_limit_must_be_a_whole_number_of_at_least_one(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_uploads_default_to_20_mb_and_a_day() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.upload_max_bytes == 20 * 1024 * 1024
+    assert settings.upload_ttl_s == 86400
+    assert settings.max_request_bytes == 64 * 1024  # every other route keeps its limit
+
+
+def test_the_environment_sets_them() -> None:
+    settings = Settings.from_env({"UPLOAD_MAX_BYTES": "1000", "UPLOAD_TTL_SECONDS": "60"})
+
+    assert (settings.upload_max_bytes, settings.upload_ttl_s) == (1000, 60)

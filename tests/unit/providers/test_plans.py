@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from providers.catalogue import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
-from providers.plans import PromptTooLongError, plan_job
+from providers.image_probe import ImageFacts
+from providers.plans import ImagesError, PromptTooLongError, plan_job
 
 
 def _plan(**changes: Any) -> Any:
@@ -99,3 +100,71 @@ def test_an_over_cap_plan_is_made_but_not_allowed() -> None:
 
     assert not plan.selection.allowed
     assert str(plan.selection.cost) == "0.9600"
+
+
+def _image(fmt: str = "png", width: int = 640, height: int = 480, size: int = 50_000) -> ImageFacts:
+    return ImageFacts(fmt, size, width, height)
+
+
+def _i2v(forced: str, **images: Any) -> Any:
+    return _plan(forced=forced, mode=IMAGE_TO_VIDEO, images=images)
+
+
+@pytest.mark.parametrize(
+    ("forced", "image", "says"),
+    [
+        ("piapi_kling_3", _image(width=200, height=200), "at least 301 px"),
+        ("piapi_kling_3", _image("webp"), "must be JPEG or PNG"),
+        ("piapi_kling_3", _image(size=11 * 1024 * 1024), "at most 10 MB"),
+        ("piapi_wanx_14b", _image(width=100, height=400), "at least 128 px"),
+        ("piapi_wanx_14b", _image(width=5000, height=3000), "at most 4096 px"),
+        ("piapi_luma", _image(width=2000, height=400), "between 0.25 and 4"),
+    ],
+)
+def test_an_upload_the_model_cannot_take_is_refused_naming_the_field(
+    forced: str, image: Any, says: str
+) -> None:
+    with pytest.raises(ImagesError) as refused:
+        _i2v(forced, image_upload_id=image)
+
+    (problem,) = refused.value.problems["image_upload_id"]
+    assert problem.startswith(f"{forced}: ")
+    assert says in problem
+    assert f"{image.width}x{image.height} px" in problem
+
+
+@pytest.mark.parametrize("forced", ["piapi_kling_3", "piapi_luma", "piapi_wanx_14b"])
+def test_an_upload_the_model_takes_plans_as_usual(forced: str) -> None:
+    plan = _i2v(forced, image_upload_id=_image("jpeg", 1280, 720))
+
+    assert plan.selection.model.key == forced
+
+
+@pytest.mark.parametrize("forced", ["piapi_kling_3", "piapi_luma"])
+def test_a_last_frame_upload_on_a_model_with_one(forced: str) -> None:
+    plan = _i2v(forced, image_upload_id=_image(), end_image_upload_id=_image())
+
+    assert plan.selection.options["end_image_url"] is None  # made from the upload at submit
+
+
+@pytest.mark.parametrize("forced", ["piapi_kling_turbo", "piapi_wanx_14b", "piapi_hunyuan_fast"])
+def test_a_last_frame_upload_on_a_model_without_one_is_refused(forced: str) -> None:
+    with pytest.raises(ImagesError) as refused:
+        _i2v(forced, image_upload_id=_image(), end_image_upload_id=_image())
+
+    assert refused.value.problems == {
+        "end_image_upload_id": [f"{forced} takes no last frame in image_to_video."]
+    }
+
+
+def test_a_last_frame_twice_is_refused() -> None:
+    with pytest.raises(ImagesError) as refused:
+        _plan(
+            forced="piapi_kling_3",
+            mode=IMAGE_TO_VIDEO,
+            options={"end_image_url": "https://example.com/end.jpg"},
+            images={"image_upload_id": _image(), "end_image_upload_id": _image()},
+        )
+
+    assert list(refused.value.problems) == ["end_image_upload_id"]
+    assert "not both" in refused.value.problems["end_image_upload_id"][0]
