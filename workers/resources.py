@@ -20,6 +20,7 @@ from models.db import make_engine, make_session_factory
 from providers.guarded_http import guarded_session
 from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
+from providers.upload_urls import UploadURLs
 from workers.poll_policy import PollPolicy
 from workers.polling import Planner, planner
 from workers.sweeper import SweepPolicy
@@ -39,6 +40,7 @@ class Resources:
     media_http: requests.Session  # downloads finished files, guarded; PiAPI's key is never sent
     webhook_http: requests.Session  # delivers our webhooks, guarded; never the PiAPI client's
     messages: Messages
+    upload_urls: UploadURLs  # where PiAPI fetches a job's uploaded images
     plan_poll: Planner
     sweep_policy: SweepPolicy
 
@@ -61,6 +63,11 @@ def piapi_webhook_config(settings: Settings) -> dict[str, str] | None:
 
 def build(settings: Settings, app: Celery[Any]) -> Resources:
     """Every resource a task needs, new for this process (after a fork too)."""
+    storage = open_storage(
+        settings.storage_url,
+        public_base=settings.storage_public_url,
+        url_ttl_s=settings.storage_url_ttl_s,
+    )
     return Resources(
         settings=settings,
         sessions=make_session_factory(
@@ -71,11 +78,7 @@ def build(settings: Settings, app: Celery[Any]) -> Resources:
             settings.piapi_api_key or SANDBOX_KEY,
             timeouts=Timeouts(settings.piapi_connect_timeout_s, settings.piapi_read_timeout_s),
         ),
-        storage=open_storage(
-            settings.storage_url,
-            public_base=settings.storage_public_url,
-            url_ttl_s=settings.storage_url_ttl_s,
-        ),
+        storage=storage,
         # Each request looks its host up once, checks the address and connects to it, every
         # redirect too. The sandbox's media is on loopback, so downloads may go there with it.
         media_http=guarded_session(
@@ -83,6 +86,11 @@ def build(settings: Settings, app: Celery[Any]) -> Resources:
         ),
         webhook_http=guarded_session(allow_private=settings.webhook_allow_private),
         messages=CeleryMessages(app),
+        upload_urls=UploadURLs(
+            storage,
+            public_base_url=settings.public_base_url,
+            uses_sandbox=settings.uses_sandbox,
+        ),
         plan_poll=planner(PollPolicy.from_settings(settings), webhooks=settings.piapi_webhooks),
         sweep_policy=SweepPolicy.from_settings(settings),
     )

@@ -16,7 +16,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infra import log_context
 from models.jobs import Job
-from providers.upload_urls import UploadURLs
 from workers.backoff import backoff_s
 from workers.callbacks import deliver_once
 from workers.celery_app import app, current
@@ -72,11 +71,7 @@ def submit_job(self: Task[Any, Any], job_id: int) -> None:
         plan_poll=res.plan_poll,
         retry_wait_s=_backoff_for(self),
         webhook_config=res.piapi_webhook_config,
-        upload_urls=UploadURLs(
-            res.storage,
-            public_base_url=res.settings.public_base_url,
-            uses_sandbox=res.settings.uses_sandbox,
-        ),
+        upload_urls=res.upload_urls,
     )
     if isinstance(outcome, RetryIn):
         raise self.retry(countdown=outcome.wait_s)
@@ -104,6 +99,7 @@ def _start_next(res: Resources) -> None:
         retry_wait_s=refused_wait_s,
         webhook_config=res.piapi_webhook_config,
         claim=next_in_line(limit),
+        upload_urls=res.upload_urls,
     )
     if isinstance(outcome, Submitted):
         res.messages.poll(outcome.job_id, outcome.token, countdown=outcome.first_poll_in_s)
