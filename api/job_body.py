@@ -65,14 +65,18 @@ def stored_url(key: str | None) -> str | None:
 
 
 def _image_url(job: Any) -> str | None:
-    """The image as requested: image_url, or the upload's URL (ours, or pre-signed)."""
-    return stored_url(job.image_key) if job.image_key else job.image_url
+    """The image as requested: image_url, or a fresh URL of the upload (ours, or pre-signed).
+
+    Without storage URLs here (a webhook's payload), an upload shows the URL recorded when
+    the job was made.
+    """
+    return stored_url(job.image_key) or job.image_url
 
 
 def _options(job: Any) -> dict[str, Any]:
     options = dict(job.options or {})
     if job.end_image_key:
-        options["end_image_url"] = stored_url(job.end_image_key)
+        options["end_image_url"] = stored_url(job.end_image_key) or options.get("end_image_url")
     return options
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
+from api.job_body import stored_url
 from models import uploads
 from models.accounts import User
 from models.db import utcnow
@@ -22,7 +24,15 @@ from models.tiers import TIERS
 from models.uploads import Upload
 from providers.catalogue import OptionsError
 from providers.image_probe import ImageFacts
-from providers.plans import FIRST_FRAME, LAST_FRAME, ImagesError, Plan, PromptTooLongError, plan_job
+from providers.plans import (
+    END_FRAME_OPTION,
+    FIRST_FRAME,
+    LAST_FRAME,
+    ImagesError,
+    Plan,
+    PromptTooLongError,
+    plan_job,
+)
 from providers.selection import ModeNotSupportedError, cap_refusal
 from providers.url_guard import NON_PUBLIC, refusal
 
@@ -178,12 +188,14 @@ def new_job(
         script=req["script"],
         style=req["style"],
         aspect_ratio=plan.aspect_ratio,
-        image_url=req["image_url"],
+        # An upload's URL as of now, so a body rendered without storage URLs (a webhook's)
+        # still shows it; the API renders a fresh one (api/job_body.py).
+        image_url=req["image_url"] or stored_url(_upload_part(images, FIRST_FRAME, "key")),
         requested_duration=req["duration"],
         actual_duration=chosen.clip_s,
         cost=chosen.cost,
         cost_estimated=chosen.cost_estimated,
-        options=dict(chosen.options),
+        options=_with_end_frame(chosen.options, images),
         notice=plan.notice,
         webhook_url=req.get("webhook_url"),
         webhook_events=list(req.get("webhook_events") or []) if req.get("webhook_url") else None,
@@ -195,6 +207,14 @@ def new_job(
         end_image_upload_id=_upload_part(images, LAST_FRAME, "id"),
         end_image_key=_upload_part(images, LAST_FRAME, "key"),
     )
+
+
+def _with_end_frame(options: Mapping[str, Any], images: dict[str, Upload]) -> dict[str, Any]:
+    # The last frame's URL as of now, like image_url: webhooks' bodies show it.
+    recorded = dict(options)
+    if (url := stored_url(_upload_part(images, LAST_FRAME, "key"))) is not None:
+        recorded[END_FRAME_OPTION] = url
+    return recorded
 
 
 def _upload_part(found: dict[str, Upload], field: str, part: str) -> str | None:

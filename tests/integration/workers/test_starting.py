@@ -49,6 +49,7 @@ def make_resources(
             media_http=None,  # type: ignore[arg-type]
             webhook_http=None,  # type: ignore[arg-type]
             messages=RecordingMessages(),
+            upload_urls=None,  # type: ignore[arg-type]  # these jobs upload nothing
             plan_poll=every(5.0),
             sweep_policy=SweepPolicy.from_settings(settings),
         )
