@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messages import Messages
 from infra.settings import Settings
-from models import jobs, webhooks
+from models import create_outcome, jobs, webhooks
 from models.db import utcnow
 from workers import events
 
@@ -31,6 +31,9 @@ class SweepPolicy:
     queued_grace_s: float  # accepted, but no worker claimed it (lost enqueue)
     submitting_grace_s: float  # longer than any create call can take
     poll_grace_s: float  # next poll this late means its message was lost
+    # PiAPI's webhooks are on: a create interrupted mid-call waits in doubt for PiAPI's
+    # callback instead of failing at once.
+    adopts: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepPolicy:
@@ -39,6 +42,7 @@ class SweepPolicy:
             queued_grace_s=settings.sweep_queued_grace_s,
             submitting_grace_s=settings.sweep_submitting_grace_s,
             poll_grace_s=settings.sweep_poll_grace_s,
+            adopts=settings.piapi_webhooks,
         )
 
 
@@ -48,7 +52,9 @@ class SweepReport:
 
     timed_out: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
-    unknown_submissions: list[int] = field(default_factory=list)
+    unknown_submissions: list[int] = field(default_factory=list)  # failed submission_unknown
+    handed_back: list[int] = field(default_factory=list)  # claims whose create never left
+    in_doubt: list[int] = field(default_factory=list)  # creates interrupted mid-call
     polls_restarted: list[int] = field(default_factory=list)
     deliveries_resent: list[str] = field(default_factory=list)
     stores_resent: list[int] = field(default_factory=list)
@@ -69,10 +75,12 @@ def sweep(
         return now - dt.timedelta(seconds=seconds)
 
     with sessions.begin() as session:
+        # Past the deadline, a create in doubt is `submission_unknown`; anything else `timeout`.
+        report.unknown_submissions = create_outcome.fail_doubts_past_deadline(session, now=now)
         expired = jobs.expire_overdue(session, now=now)
         report.timed_out = [job_id for job_id, _ in expired]
-        report.unknown_submissions = jobs.fail_stuck_submissions(
-            session, older_than=ago(policy.submitting_grace_s), now=now
+        _sweep_submissions(
+            session, policy, report, older_than=ago(policy.submitting_grace_s), now=now
         )
         failed_events = [
             delivery
@@ -95,6 +103,8 @@ def sweep(
     for job_id in requeued:
         messages.submit(job_id)
         report.requeued.append(job_id)
+    for job_id in report.handed_back:
+        messages.submit(job_id)
     for job_id, token in restarted:
         messages.poll(job_id, token)
         report.polls_restarted.append(job_id)
@@ -108,12 +118,44 @@ def sweep(
         report.deliveries_resent.append(delivery_id)
     for job_id in report.stores_resent:
         messages.store(job_id)
-    if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
+    counts = (
+        report.timed_out,
+        report.requeued,
+        report.handed_back,
+        report.in_doubt,
+        report.unknown_submissions,
+        report.polls_restarted,
+    )
+    if any(counts):
         log.warning(
-            "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",
-            len(report.timed_out),
-            len(report.requeued),
-            len(report.unknown_submissions),
-            len(report.polls_restarted),
+            "sweep: %d timed out, %d re-queued, %d unsent claims handed back, %d creates "
+            "in doubt, %d unknown submissions, %d polls restarted",
+            *map(len, counts),
         )
     return report
+
+
+def _sweep_submissions(
+    session: Session,
+    policy: SweepPolicy,
+    report: SweepReport,
+    *,
+    older_than: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Claims idle since older_than: unsent ones go back to the queue, sent ones are in doubt.
+
+    A sent one fails `submission_unknown` at once when PiAPI's webhooks are off: nothing
+    can ever tell us its task id.
+    """
+    report.handed_back = create_outcome.hand_back_unsent_claims(
+        session, older_than=older_than, now=now, limit=BATCH
+    )
+    if policy.adopts:
+        report.in_doubt = create_outcome.doubt_stuck_submissions(
+            session, older_than=older_than, now=now
+        )
+    else:
+        report.unknown_submissions += jobs.fail_stuck_submissions(
+            session, older_than=older_than, now=now
+        )
