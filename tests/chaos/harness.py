@@ -421,7 +421,11 @@ class Chaos:
                 "piapi_webhooks": True,
                 "poll_policy": "adaptive",
             },
-            "restarts": {name: proc.starts - 1 for name, proc in self.procs.items()},
+            "restarts": {
+                **{name: proc.starts - 1 for name, proc in self.procs.items()},
+                "broker": sum(e["target"] in ("redis", "rabbitmq") for e in self.events),
+                "postgres": sum(e["target"] == "postgres" for e in self.events),
+            },
         }
 
 
