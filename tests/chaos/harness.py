@@ -76,7 +76,7 @@ class ChaosConfig:
     # Every job's deadline_seconds: long enough for any task (WanX 14b at the sandbox's
     # time scale takes 48 s) through the faults, short enough that a job whose create is
     # in doubt and never reached PiAPI ends (submission_unknown) within the run.
-    deadline_s: int = 150
+    deadline_s: int = 180
 
 
 class Chaos:
