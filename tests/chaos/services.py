@@ -231,7 +231,8 @@ class PrivateRabbitMQ:
             "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
             "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(self.root / "log"),
+            # Beside the stack's logs, so they outlive the node's temp dir.
+            "RABBITMQ_LOG_BASE": str(self.log_dir / "rabbitmq-node"),
             "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
         self.proc = Proc("rabbitmq", [str(RABBITMQ_SERVER)], env, self.log_dir)
