@@ -158,8 +158,12 @@ class Chaos:
                     "submit",
                     "-n",
                     "submit@%h",
+                    # SUBMIT_CONCURRENCY: the pool waits on PiAPI, Postgres and the broker.
+                    # Two processes fell behind the load (11 jobs/s plus retries) on
+                    # RabbitMQ, where every publish waits for its confirm: the submit queue
+                    # grew to 70 s and jobs ran out of their 180 s.
                     "-c",
-                    "2",
+                    "4",
                     "--loglevel",
                     "INFO",
                 ],
