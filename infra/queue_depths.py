@@ -78,10 +78,6 @@ class QueueDepthCollector(Collector):
         yield depths
         yield from extra
 
-    def depths(self) -> dict[str, int]:
-        """Messages waiting in each queue now; raises if the broker cannot be read."""
-        return self._read()[0]
-
     def _read(self) -> tuple[dict[str, int], int | None, int | None]:
         scheme = self._url.split("://", 1)[0]
         if scheme in ("redis", "rediss"):

@@ -364,25 +364,18 @@ def expire_overdue(session: Session, *, now: dt.datetime) -> list[tuple[int, str
     return [(row.id, row.task_id) for row in rows]
 
 
-def _stale_queued(older_than: dt.datetime) -> list[Any]:
-    # A queued job's next_poll_at, when set, is a retry's due time (see release_claim).
-    return [Job.phase == Phase.QUEUED, func.coalesce(Job.next_poll_at, Job.updated_at) < older_than]
-
-
-def count_stale_queued(session: Session, *, older_than: dt.datetime, limit: int) -> int:
-    """How many queued jobs nobody claimed since older_than (counting stops at limit)."""
-    stale = select(Job.id).where(*_stale_queued(older_than)).limit(limit).subquery()
-    return int(session.execute(select(func.count()).select_from(stale)).scalar_one())
-
-
 def touch_stale_queued(
     session: Session, *, older_than: dt.datetime, now: dt.datetime, limit: int
 ) -> list[int]:
-    """Queued jobs nobody claimed since older_than; touching them hides them from other sweeps."""
+    """Queued jobs nobody claimed since older_than; touching them hides them from other sweeps.
+
+    A queued job's next_poll_at, when set, is a retry's due time (see release_claim).
+    """
+    due = func.coalesce(Job.next_poll_at, Job.updated_at)
     rows = take_rows(
         session,
         Job,
-        _stale_queued(older_than),
+        [Job.phase == Phase.QUEUED, due < older_than],
         values={"updated_at": now, "next_poll_at": None},
         returning=[Job.id],
         limit=limit,

@@ -7,7 +7,6 @@ package (beat, Flower, a test) opens no connection and sets nothing process-wide
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messages import CeleryMessages, Messages
-from infra.queue_depths import QueueDepthCollector
 from infra.settings import Settings
 from models.db import make_engine, make_session_factory
 from providers.guarded_http import guarded_session
@@ -24,9 +22,7 @@ from providers.piapi import PiAPIClient, Timeouts
 from providers.storage import Storage, open_storage
 from workers.poll_policy import PollPolicy
 from workers.polling import Planner, planner
-from workers.sweeper import Backlog, SweepPolicy
-
-log = logging.getLogger(__name__)
+from workers.sweeper import SweepPolicy
 
 # The sandbox accepts any key; a real deployment sets PIAPI_API_KEY.
 SANDBOX_KEY = "sandbox"
@@ -45,7 +41,6 @@ class Resources:
     messages: Messages
     plan_poll: Planner
     sweep_policy: SweepPolicy
-    submit_backlog: Backlog  # messages waiting in the submit queue, for the sweeper
 
     @property
     def piapi_webhook_config(self) -> HookConfig | None:
@@ -101,21 +96,4 @@ def build(settings: Settings, app: Celery) -> Resources:
         messages=CeleryMessages(app),
         plan_poll=planner(PollPolicy.from_settings(settings), webhooks=settings.piapi_webhooks),
         sweep_policy=SweepPolicy.from_settings(settings),
-        submit_backlog=submit_backlog(app),
     )
-
-
-def submit_backlog(app: Celery) -> Backlog:
-    """Reads how many messages wait in the submit queue; None when the broker does not say."""
-    reader = QueueDepthCollector(
-        app.conf.broker_url, ("submit",), transport_options=app.conf.broker_transport_options
-    )
-
-    def read() -> int | None:
-        try:
-            return reader.depths()["submit"]
-        except Exception as exc:  # noqa: BLE001 - an unread depth only means "re-send as before"
-            log.warning("submit queue depth unavailable: %s", type(exc).__name__)
-            return None
-
-    return read

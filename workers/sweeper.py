@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,27 +60,16 @@ class SweepReport:
     stores_resent: list[int] = field(default_factory=list)
 
 
-# Messages waiting in the submit queue, or None when the broker cannot say.
-Backlog = Callable[[], int | None]
-
-
 def sweep(
     sessions: sessionmaker[Session],
     *,
     policy: SweepPolicy,
     messages: Messages,
     now: dt.datetime | None = None,
-    submit_backlog: Backlog | None = None,
 ) -> SweepReport:
-    """One pass. Safe on several nodes at once: each row is taken by a compare-and-set.
-
-    submit_backlog, when given, keeps a slow submit queue from being mistaken for lost
-    messages (see _requeue_limit).
-    """
+    """One pass. Safe on several nodes at once: each row is taken by a compare-and-set."""
     now = now or utcnow()
     report = SweepReport()
-    # Read before the transaction: no database connection is held while the broker answers.
-    waiting = submit_backlog() if submit_backlog is not None else None
 
     def ago(seconds: float) -> dt.datetime:
         return now - dt.timedelta(seconds=seconds)
@@ -100,10 +88,7 @@ def sweep(
             if (delivery := events.record_event(session, job_id, "failed"))
         ]
         requeued = jobs.touch_stale_queued(
-            session,
-            older_than=ago(policy.queued_grace_s),
-            now=now,
-            limit=_requeue_limit(session, waiting, older_than=ago(policy.queued_grace_s)),
+            session, older_than=ago(policy.queued_grace_s), now=now, limit=BATCH
         )
         restarted = jobs.restart_overdue_polls(
             session, older_than=ago(policy.poll_grace_s), next_poll_at=now, limit=BATCH
@@ -148,22 +133,6 @@ def sweep(
             *map(len, counts),
         )
     return report
-
-
-def _requeue_limit(session: Session, waiting: int | None, *, older_than: dt.datetime) -> int:
-    """How many stale queued jobs to send again, given `waiting` messages in the submit queue.
-
-    A job queued past the grace has either lost its message (a broker restarted empty, an
-    enqueue that failed) or waits behind a backlog. A queue that holds at least as many
-    messages as there are stale jobs may hold all their messages: sending them again would
-    only lengthen the backlog (each stale job once more per grace period, feeding itself).
-    So only the stale jobs beyond the queue's depth are sent again; with an empty queue, or
-    a depth nobody could read, all of them are.
-    """
-    if not waiting:
-        return BATCH
-    stale = jobs.count_stale_queued(session, older_than=older_than, limit=BATCH + waiting)
-    return max(0, min(BATCH, stale - waiting))
 
 
 def _sweep_submissions(

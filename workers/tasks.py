@@ -166,9 +166,4 @@ def store_job(job_id: int) -> None:
 def sweep_jobs() -> None:
     """Beat's periodic pass over jobs that fell through (see workers/sweeper.py)."""
     res = current()
-    sweep(
-        res.sessions,
-        policy=res.sweep_policy,
-        messages=res.messages,
-        submit_backlog=res.submit_backlog,
-    )
+    sweep(res.sessions, policy=res.sweep_policy, messages=res.messages)

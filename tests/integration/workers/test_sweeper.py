@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import pytest
-
 from models import create_outcome, jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
@@ -128,23 +126,3 @@ def test_a_lost_store_message_is_sent_again(session_factory, make_job) -> None:
 
     assert report.stores_resent == nudges.stores == [lost]
     assert again.stores == []
-
-
-@pytest.mark.parametrize(
-    ("waiting", "resent"),
-    [(None, 5), (0, 5), (3, 2), (5, 0), (40, 0)],
-    ids=["depth-unknown", "queue-empty", "some-lost", "all-may-wait", "long-backlog"],
-)
-def test_stale_queued_jobs_beyond_the_submit_queues_depth_are_sent_again(
-    session_factory, make_job, waiting, resent
-) -> None:
-    # A queue holding as many messages as there are stale jobs may hold all of theirs:
-    # sending them again would only lengthen the backlog.
-    old = utcnow() - dt.timedelta(minutes=5)
-    stale = [make_job(updated_at=old) for _ in range(5)]
-    nudges = RecordingMessages()
-
-    sweep(session_factory, policy=POLICY, messages=nudges, submit_backlog=lambda: waiting)
-
-    assert len(nudges.submits) == resent
-    assert set(nudges.submits) <= set(stale)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
-import types
 
 from infra.settings import Settings
 from models.jobs import new_hook_token
-from workers.resources import piapi_webhook_config, submit_backlog
+from workers.resources import piapi_webhook_config
 
 DEFAULTS = Settings.from_env({})
 
@@ -43,16 +41,3 @@ def test_hook_tokens_are_unguessable_and_url_safe() -> None:
     for token in tokens:
         # 24 random bytes: 192 bits, in the alphabet the route accepts
         assert re.fullmatch(r"pwh_[A-Za-z0-9_-]{32}", token)
-
-
-def test_a_submit_backlog_nobody_can_read_is_unknown() -> None:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = types.SimpleNamespace(
-        broker_url=f"redis://127.0.0.1:{port}/0", broker_transport_options={}
-    )
-
-    read = submit_backlog(types.SimpleNamespace(conf=conf))  # type: ignore[arg-type]
-
-    assert read() is None  # the sweeper then re-sends stale jobs as it always did
