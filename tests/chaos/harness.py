@@ -159,11 +159,12 @@ class Chaos:
                     "-n",
                     "submit@%h",
                     # SUBMIT_CONCURRENCY: the pool waits on PiAPI, Postgres and the broker.
-                    # Two processes fell behind the load (11 jobs/s plus retries) on
-                    # RabbitMQ, where every publish waits for its confirm: the submit queue
-                    # grew to 70 s and jobs ran out of their 180 s.
+                    # Two processes, then four, fell behind the load (11 jobs/s plus
+                    # retries and re-sends) on RabbitMQ, where every publish waits for its
+                    # confirm and a retry's countdown rejoins the queue at its tail: the
+                    # submit queue grew to 70 s and jobs ran out of their 180 s.
                     "-c",
-                    "4",
+                    "8",
                     "--loglevel",
                     "INFO",
                 ],
