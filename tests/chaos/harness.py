@@ -87,6 +87,10 @@ class Chaos:
         self.work_dir = work_dir
         self.rng = random.Random(config.seed)
         self.events: list[dict[str, Any]] = []
+        # Stack processes that exited on their own (and were started again), by name.
+        self.exits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._running = True
         self.pg = PrivatePostgres()
         if config.broker not in BROKERS:
             raise ValueError(f"BROKER must be one of {BROKERS}, not {config.broker!r}")
@@ -246,10 +250,30 @@ class Chaos:
         accepted: list[tuple[int, str]] = []
         load = threading.Thread(target=self._load, args=(accepted,), daemon=True)
         load.start()
+        supervisor = threading.Thread(target=self._supervise, daemon=True)
+        supervisor.start()
         self._break_things(started)
         load.join()
         drained = self._drain()
+        self._running = False
+        supervisor.join()
         return self._report(accepted, drained, time.monotonic() - started)
+
+    def _supervise(self) -> None:
+        """Start again any stack process that exited on its own.
+
+        As `restart: unless-stopped` does in docker-compose.yml: a Celery worker can exit
+        after losing its broker (kombu's Redis transport raised AttributeError while
+        restoring unacknowledged messages on a restart; the worker stopped).
+        """
+        while self._running:
+            with self._lock:  # never while _event is killing and starting one on purpose
+                for name, proc in self.procs.items():
+                    if proc.popen is not None and (code := proc.popen.poll()) is not None:
+                        self.exits[name] += 1
+                        print(f"chaos: {name} exited ({code}); started again")  # noqa: T201
+                        proc.start()
+            time.sleep(1)
 
     def _load(self, accepted: list[tuple[int, str]]) -> None:
         cfg = self.config
@@ -309,6 +333,10 @@ class Chaos:
             self._event(action, target)
 
     def _event(self, action: str, target: str) -> None:
+        with self._lock:
+            self._break(action, target)
+
+    def _break(self, action: str, target: str) -> None:
         at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if target == "postgres":
             self.pg.stop("immediate")
@@ -426,6 +454,7 @@ class Chaos:
                 "piapi_webhooks": True,
                 "poll_policy": "adaptive",
             },
+            "exited_on_their_own": dict(self.exits),
             "restarts": {
                 **{name: proc.starts - 1 for name, proc in self.procs.items()},
                 "broker": sum(e["target"] in ("redis", "rabbitmq") for e in self.events),
