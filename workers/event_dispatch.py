@@ -20,19 +20,20 @@ from celery.app.events import Events as CeleryEvents
 from celery.events.dispatcher import EventDispatcher as CeleryEventDispatcher
 
 
-class Events(CeleryEvents):  # type: ignore[misc]  # celery is untyped here
+class Events(CeleryEvents):
     """Celery's events app, with the dispatcher below."""
 
     dispatcher_cls = "workers.event_dispatch:EventDispatcher"
 
 
-class EventDispatcher(CeleryEventDispatcher):  # type: ignore[misc]  # celery is untyped here
+class EventDispatcher(CeleryEventDispatcher):
     """Celery's event dispatcher; its publishes never wait for a publisher confirm."""
 
     def _publish(self, event: Any, producer: Any, routing_key: str, *args: Any, **kw: Any) -> Any:
         if producer is not None:
             publish_unconfirmed(producer.channel)
-        return super()._publish(event, producer, routing_key, *args, **kw)
+        # The stubs leave out this private method; it is what send() and flush() call.
+        return super()._publish(event, producer, routing_key, *args, **kw)  # type: ignore[misc]
 
 
 def publish_unconfirmed(channel: Any) -> None:
