@@ -27,8 +27,8 @@ test: $(STAMP) ## Every test but the long chaos run: unit, integration, worker, 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(BIN)/pytest tests/unit $(T)
 
-chaos: $(STAMP) ## The chaos run (minutes): CHAOS_JOBS=2000 CHAOS_SECONDS=180; report in artifacts/
-	$(BIN)/pytest -m chaos tests/chaos -s -p no:cacheprovider
+chaos: $(STAMP) ## The chaos run (minutes): BROKER=redis|amqp CHAOS_JOBS=2000 CHAOS_SECONDS=180; report in artifacts/
+	CHAOS_BROKER=$(or $(BROKER),redis) $(BIN)/pytest -m chaos tests/chaos -s -p no:cacheprovider
 
 bench: $(STAMP) ## Benchmark against same-run baselines (<15 min; BENCH_QUICK=1 ~3 min); artifacts/bench/
 	$(BIN)/python -m bench

@@ -143,14 +143,19 @@ task_routes = {
     "workers.tasks.start_waiting": {"queue": "submit"},
 }
 
+# A sweep that waited in the submit queue longer than this is dropped: a newer one is
+# behind it. Not a single interval: a submit backlog of a few seconds (after a database
+# restart, the chaos run saw 6-14 s) then dropped every sweep for a minute, stopping the
+# safety net when it was most needed. A few stale sweeps in a row cost only their queries.
+SWEEP_EXPIRES_S = max(60.0, 4 * _settings.sweep_interval_s)
+
 # Run exactly one beat process (the Procfile and docker-compose.yml each have one).
 # Two would only sweep twice as often: each sweep takes rows by compare-and-set.
 beat_schedule = {
     "sweep-jobs": {
         "task": "workers.tasks.sweep_jobs",
         "schedule": _settings.sweep_interval_s,
-        # A sweep that waited longer than one interval is superseded by the next.
-        "options": {"expires": _settings.sweep_interval_s},
+        "options": {"expires": SWEEP_EXPIRES_S},
     }
 }
 

@@ -29,6 +29,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Our API keys and webhook signing secrets, by their prefixes.
     (re.compile(r"\bvgk_[A-Za-z0-9_\-]+"), "vgk_" + REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_\-]+"), "whsec_" + REDACTED),
+    # A job's hook token in PiAPI's webhook endpoint (models/jobs.py new_hook_token).
+    (re.compile(r"\bpwh_[A-Za-z0-9_\-]+"), "pwh_" + REDACTED),
     # Header values, whether printed as "Name: value", name=value or a dict's repr.
     (
         re.compile(

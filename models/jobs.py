@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,9 @@ class Phase(enum.StrEnum):
 
     QUEUED = "queued"  # accepted and committed; no PiAPI call made yet
     SUBMITTING = "submitting"  # claimed: a worker is creating the PiAPI task
+    # The create may have reached PiAPI but its answer was lost: never sent again, it waits
+    # for PiAPI's callback to name the task (models/create_outcome.py), or for the deadline.
+    IN_DOUBT = "in_doubt"
     POLLING = "polling"  # PiAPI has the task; a poll chain follows it
     DONE = "done"  # terminal; status says how it ended
 
@@ -124,6 +128,15 @@ class Job(Base):
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
     submitting_since: Mapped[dt.datetime | None]
+    # Set, in its own commit, right before the create call leaves: a claim without it
+    # provably created nothing. Kept after the call, for reconciliation.
+    create_sent_at: Mapped[dt.datetime | None]
+    # Names the job in the webhook endpoint given to PiAPI with every create, so PiAPI's
+    # callback identifies the job even when we never learned the task id. Unguessable.
+    hook_token: Mapped[str | None] = mapped_column(String(64))
+    # When the create's outcome was first in doubt, and when a callback adopted its task.
+    doubted_at: Mapped[dt.datetime | None]
+    adopted_at: Mapped[dt.datetime | None]
     deadline_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     provider_response: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
@@ -169,6 +182,7 @@ class Job(Base):
             )
             for column in ("image_upload_id", "end_image_upload_id")
         ),
+        Index("uq_video_generations_hook_token", "hook_token", unique=True),
         Index(
             "uq_video_generations_user_idempotency",
             "user_id",
@@ -190,16 +204,34 @@ def _transition(session: Session, job_id: int, *where: Any, **values: Any) -> bo
     return changed is not None
 
 
-def claim_for_submit(session: Session, job_id: int) -> bool:
-    """queued -> submitting, at most once: False means someone else holds or held it."""
-    return _transition(
-        session,
-        job_id,
-        Job.phase == Phase.QUEUED,
-        phase=Phase.SUBMITTING,
-        submitting_since=utcnow(),
-        submit_attempts=Job.submit_attempts + 1,
-    )
+# Prefixed, so log redaction knows it (infra/log_format.py).
+HOOK_TOKEN_PREFIX = "pwh_"
+
+
+def new_hook_token() -> str:
+    """A fresh unguessable token naming one job in PiAPI's webhook endpoint."""
+    return HOOK_TOKEN_PREFIX + secrets.token_urlsafe(24)
+
+
+def claim_for_submit(session: Session, job_id: int) -> int | None:
+    """queued -> submitting, at most once: the claim's attempt number, or None if not claimed.
+
+    The job keeps its hook token from its first claim on; the create is not marked sent.
+    """
+    return session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.phase == Phase.QUEUED)
+        .values(
+            phase=Phase.SUBMITTING,
+            submitting_since=utcnow(),
+            submit_attempts=Job.submit_attempts + 1,
+            create_sent_at=None,
+            hook_token=func.coalesce(Job.hook_token, new_hook_token()),
+            updated_at=utcnow(),
+        )
+        .returning(Job.submit_attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
 
 
 def release_claim(session: Session, job_id: int, *, retry_at: dt.datetime) -> bool:
@@ -240,11 +272,15 @@ def mark_submitted(
     next_poll_at: dt.datetime,
     response: dict[str, Any] | None,
 ) -> bool:
-    """submitting -> polling with PiAPI's task id and a fresh poll-chain token."""
+    """submitting (or in doubt) -> polling with PiAPI's task id and a fresh poll-chain token.
+
+    False when the job ended, or a callback adopted its task first.
+    """
     return _transition(
         session,
         job_id,
-        Job.phase == Phase.SUBMITTING,
+        Job.phase.in_((Phase.SUBMITTING, Phase.IN_DOUBT)),
+        Job.task_id.is_(None),
         phase=Phase.POLLING,
         task_id=task_id,
         poll_token=token,
@@ -388,14 +424,15 @@ def touch_stale_queued(
 def fail_stuck_submissions(
     session: Session, *, older_than: dt.datetime, now: dt.datetime
 ) -> list[int]:
-    """Fail jobs whose create call began before older_than and never recorded an answer.
+    """Fail jobs whose create call left before older_than and never recorded an answer.
 
     PiAPI may have accepted such a task (the worker died mid-call), so the job is
-    not resubmitted: paying twice is worse than a clear failure.
+    not resubmitted: paying twice is worse than a clear failure. With PiAPI's webhooks
+    on, the sweeper puts them in doubt instead (models/create_outcome.py).
     """
     rows = session.execute(
         update(Job)
-        .where(Job.phase == Phase.SUBMITTING, Job.submitting_since < older_than)
+        .where(Job.phase == Phase.SUBMITTING, Job.create_sent_at < older_than)
         .values(
             status=Status.FAILED,
             phase=Phase.DONE,
@@ -405,6 +442,7 @@ def fail_stuck_submissions(
                 "it was not resubmitted."
             ),
             submitting_since=None,
+            doubted_at=func.coalesce(Job.doubted_at, now),
             completed_at=now,
             updated_at=now,
         )

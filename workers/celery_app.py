@@ -19,7 +19,14 @@ from workers.countdowns import BrokerCountdownTask
 from workers.log_hooks import JobRequest
 from workers.metrics import serve_worker_metrics
 
-app = Celery("videogen", include=["workers.tasks"], task_cls=BrokerCountdownTask)
+# Events never wait for RabbitMQ's confirm: that wait could stop a thread-pool worker
+# (workers/event_dispatch.py).
+app = Celery(
+    "videogen",
+    include=["workers.tasks"],
+    task_cls=BrokerCountdownTask,
+    events="workers.event_dispatch:Events",
+)
 app.config_from_object("celeryconfig")
 # Every task's received message notes its job for the log lines (workers/log_hooks.py).
 app.Task.Request = JobRequest  # type: ignore[assignment]  # the stubs say str; a class works

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,8 +19,12 @@ def fail_job(
     message: str,
     *,
     token: uuid.UUID | None = None,
+    **fields: Any,
 ) -> tuple[str, ...] | None:
-    """Fail the job once; None if it had already ended, else its webhook deliveries to send."""
+    """Fail the job once; None if it had already ended, else its webhook deliveries to send.
+
+    fields are further columns to write with the verdict (e.g. doubted_at).
+    """
     with sessions.begin() as session:
         if not jobs.finish(
             session,
@@ -28,6 +33,7 @@ def fail_job(
             token=token,
             error_code=code,
             error_message=message,
+            **fields,
         ):
             return None
         delivery = events.record_event(session, job_id, "failed")

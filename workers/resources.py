@@ -7,6 +7,7 @@ package (beat, Flower, a test) opens no connection and sets nothing process-wide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,20 +46,31 @@ class Resources:
     sweep_policy: SweepPolicy
 
     @property
-    def piapi_webhook_config(self) -> dict[str, str] | None:
+    def piapi_webhook_config(self) -> HookConfig | None:
         """What to ask PiAPI to call back, when PUBLIC_BASE_URL and PIAPI_WEBHOOK_SECRET are set."""
         return piapi_webhook_config(self.settings)
 
 
-def piapi_webhook_config(settings: Settings) -> dict[str, str] | None:
-    """PiAPI's webhook_config for every create, or None when PiAPI's webhooks are off."""
+# A job's hook token -> the webhook_config to send with its create.
+HookConfig = Callable[[str], dict[str, str]]
+
+
+def piapi_webhook_config(settings: Settings) -> HookConfig | None:
+    """PiAPI's webhook_config for each create, or None when PiAPI's webhooks are off.
+
+    The endpoint names the job by its hook token (api/piapi_webhooks.py), so PiAPI's
+    callback finds the job even when the create's answer, and its task id, were lost.
+    """
     if not settings.piapi_webhooks:
         return None
     assert settings.public_base_url and settings.piapi_webhook_secret
-    return {
-        "endpoint": settings.public_base_url.rstrip("/") + "/api/webhooks/piapi",
-        "secret": settings.piapi_webhook_secret,
-    }
+    base = settings.public_base_url.rstrip("/") + "/api/webhooks/piapi/"
+    secret = settings.piapi_webhook_secret
+
+    def config(hook_token: str) -> dict[str, str]:
+        return {"endpoint": base + hook_token, "secret": secret}
+
+    return config
 
 
 def build(settings: Settings, app: Celery[Any]) -> Resources:

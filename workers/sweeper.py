@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messages import Messages
 from infra.settings import Settings
-from models import jobs, uploads, webhooks
+from models import create_outcome, jobs, uploads, webhooks
 from models.db import utcnow
 from providers.storage import Storage
 from workers import events
@@ -36,6 +36,9 @@ class SweepPolicy:
     poll_grace_s: float  # next poll this late means its message was lost
     # PIAPI_MAX_CONCURRENT_TASKS: with a limit, queued jobs wait for a slot, not a message.
     max_concurrent_tasks: int | None = None
+    # PiAPI's webhooks are on: a create interrupted mid-call waits in doubt for PiAPI's
+    # callback instead of failing at once.
+    adopts: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepPolicy:
@@ -45,6 +48,7 @@ class SweepPolicy:
             submitting_grace_s=settings.sweep_submitting_grace_s,
             poll_grace_s=settings.sweep_poll_grace_s,
             max_concurrent_tasks=settings.piapi_max_concurrent_tasks,
+            adopts=settings.piapi_webhooks,
         )
 
 
@@ -54,7 +58,9 @@ class SweepReport:
 
     timed_out: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
-    unknown_submissions: list[int] = field(default_factory=list)
+    unknown_submissions: list[int] = field(default_factory=list)  # failed submission_unknown
+    handed_back: list[int] = field(default_factory=list)  # claims whose create never left
+    in_doubt: list[int] = field(default_factory=list)  # creates interrupted mid-call
     polls_restarted: list[int] = field(default_factory=list)
     deliveries_resent: list[str] = field(default_factory=list)
     stores_resent: list[int] = field(default_factory=list)
@@ -82,10 +88,12 @@ def sweep(
         return now - dt.timedelta(seconds=seconds)
 
     with sessions.begin() as session:
+        # Past the deadline, a create in doubt is `submission_unknown`; anything else `timeout`.
+        report.unknown_submissions = create_outcome.fail_doubts_past_deadline(session, now=now)
         expired = jobs.expire_overdue(session, now=now)
         report.timed_out = [job_id for job_id, _ in expired]
-        report.unknown_submissions = jobs.fail_stuck_submissions(
-            session, older_than=ago(policy.submitting_grace_s), now=now
+        _sweep_submissions(
+            session, policy, report, older_than=ago(policy.submitting_grace_s), now=now
         )
         failed_events = [
             delivery
@@ -110,6 +118,8 @@ def sweep(
             session, older_than=ago(STORE_GRACE_S), now=now, limit=BATCH
         )
     # Nudge only after the commit: a worker must find the rows as we left them.
+    for job_id in report.handed_back:
+        messages.submit(job_id)
     for job_id in requeued:
         messages.submit(job_id)
         report.requeued.append(job_id)
@@ -134,13 +144,19 @@ def sweep(
             messages.start_waiting()
     if storage is not None:
         report.uploads_removed = remove_expired_uploads(sessions, storage, now=now)
-    if any((report.timed_out, report.requeued, report.unknown_submissions, report.polls_restarted)):
+    counts = (
+        report.timed_out,
+        report.requeued,
+        report.handed_back,
+        report.in_doubt,
+        report.unknown_submissions,
+        report.polls_restarted,
+    )
+    if any(counts):
         log.warning(
-            "sweep: %d timed out, %d re-queued, %d unknown submissions, %d polls restarted",
-            len(report.timed_out),
-            len(report.requeued),
-            len(report.unknown_submissions),
-            len(report.polls_restarted),
+            "sweep: %d timed out, %d re-queued, %d unsent claims handed back, %d creates "
+            "in doubt, %d unknown submissions, %d polls restarted",
+            *map(len, counts),
         )
     return report
 
@@ -169,3 +185,29 @@ def remove_expired_uploads(
     if swept.removed_keys:
         log.info("sweep: %d expired uploads removed", len(swept.removed_keys))
     return len(swept.removed_keys)
+
+
+def _sweep_submissions(
+    session: Session,
+    policy: SweepPolicy,
+    report: SweepReport,
+    *,
+    older_than: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Claims idle since older_than: unsent ones go back to the queue, sent ones are in doubt.
+
+    A sent one fails `submission_unknown` at once when PiAPI's webhooks are off: nothing
+    can ever tell us its task id.
+    """
+    report.handed_back = create_outcome.hand_back_unsent_claims(
+        session, older_than=older_than, now=now, limit=BATCH
+    )
+    if policy.adopts:
+        report.in_doubt = create_outcome.doubt_stuck_submissions(
+            session, older_than=older_than, now=now
+        )
+    else:
+        report.unknown_submissions += jobs.fail_stuck_submissions(
+            session, older_than=older_than, now=now
+        )

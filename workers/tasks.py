@@ -135,8 +135,14 @@ def poll_job(self: Task[Any, Any], job_id: int, token: str) -> None:
     res.messages.poll(job_id, uuid.UUID(token), countdown=outcome.next_poll_in_s)
 
 
-@app.task(name="workers.tasks.check_job", **_DB_RETRY)
-def check_job(job_id: int) -> None:
+# PiAPI told us the task changed: if it cannot answer our check, ask again soon, a few
+# times, rather than leave the news to the chain's next poll (with PiAPI's webhooks on,
+# a sparse safety poll) or to the sweeper.
+CHECK_RETRIES = 5
+
+
+@app.task(bind=True, name="workers.tasks.check_job", **_DB_RETRY)
+def check_job(self: Task[Any, Any], job_id: int) -> None:
     """Poll a job once now (PiAPI told us it changed); the job's own chain goes on as before."""
     res = current()
     outcome = poll_once(
@@ -145,13 +151,15 @@ def check_job(job_id: int) -> None:
         job_id,
         None,
         plan_poll=res.plan_poll,
-        retry_wait_s=lambda retry_after: backoff_s(0, retry_after=retry_after),
+        retry_wait_s=_backoff_for(self),
     )
     _deliver(outcome.deliveries)
     if outcome.completed:
         res.messages.store(job_id)
     if outcome.ended:
         slot_freed(res.messages, res.settings.piapi_max_concurrent_tasks)
+    if outcome.is_retry and self.request.retries < CHECK_RETRIES:
+        raise self.retry(countdown=outcome.next_poll_in_s, max_retries=CHECK_RETRIES)
 
 
 @app.task(name="workers.tasks.cancel_at_piapi", **_DB_RETRY)

@@ -1,10 +1,14 @@
 """The chaos run: thousands of jobs through the whole stack while it is being broken.
 
-Faults: worker processes SIGKILLed, Redis restarted empty, Postgres stopped hard and
-restarted, and the sandbox answering a share of calls with 500, 429 + Retry-After, a
-hang past the client timeout, or malformed JSON, and failing a share of tasks.
+Faults: worker processes SIGKILLed, the broker restarted (Redis empty; or, with
+BROKER=amqp, a RabbitMQ node stopped cleanly once and killed once), Postgres stopped hard
+and restarted, and the sandbox answering a share of calls with 500, 429 + Retry-After, a
+hang past the client timeout, or an answer cut off halfway (after it created the task,
+for a create), and failing a share of tasks. PiAPI's webhooks are on and polling is the
+default adaptive policy.
 At the end every job must have ended, in the state the sandbox says is true, with no
-job created at PiAPI twice. Run it with `make chaos`.
+job created at PiAPI twice and no task PiAPI completed (paid for) left undelivered.
+Run it with `make chaos` (or `make chaos BROKER=amqp`).
 """
 
 from __future__ import annotations
@@ -28,15 +32,22 @@ from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
 from models.jobs import Job, Phase
 from models.migrate import upgrade_to_head
-from tests.chaos.services import PrivatePostgres, Proc, redis_proc, wait_redis
-from tests.stack import free_port, wait_http, wait_until
+from tests.chaos.services import (
+    PrivatePostgres,
+    PrivateRabbitMQ,
+    Proc,
+    redis_proc,
+    wait_redis,
+)
+from tests.stack import ROOT, free_port, wait_http, wait_until
 
-FAULTS = {
-    "create": {"500": 0.03, "429": 0.03, "hang": 0.002, "malformed": 0.002},
-    "get": {"500": 0.03, "429": 0.03, "hang": 0.01, "malformed": 0.02},
-    "hang_s": 4,
-    "retry_after_s": 2,
-}
+# Issue 13's rates on both endpoints: 8% 500s, 5% 429s, 1% hangs past the read timeout
+# and 2% answers cut off halfway ("malformed"). On a create, a hang or a cut-off answer
+# comes after the sandbox created the task: the create is in doubt.
+_RATES = {"500": 0.08, "429": 0.05, "hang": 0.01, "malformed": 0.02}
+FAULTS = {"create": _RATES, "get": _RATES, "hang_s": 4, "retry_after_s": 2}
+WEBHOOK_SECRET = "chaos-piapi-webhook-secret"
+BROKERS = ("redis", "amqp")
 MARKER = re.compile(r"\[chaos-\d+-\d+\]")
 
 # What clients ask for: every provider and both modes.
@@ -61,6 +72,11 @@ class ChaosConfig:
     seconds: float = 180.0
     drain_timeout_s: float = 600.0
     seed: int = 7
+    broker: str = "redis"  # or "amqp": a private RabbitMQ node
+    # Every job's deadline_seconds: long enough for any task (WanX 14b at the sandbox's
+    # time scale takes 48 s) through the faults, short enough that a job whose create is
+    # in doubt and never reached PiAPI ends (submission_unknown) within the run.
+    deadline_s: int = 180
 
 
 class Chaos:
@@ -71,14 +87,32 @@ class Chaos:
         self.work_dir = work_dir
         self.rng = random.Random(config.seed)
         self.events: list[dict[str, Any]] = []
+        # Stack processes that exited on their own (and were started again), by name.
+        self.exits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._running = True
         self.pg = PrivatePostgres()
+        if config.broker not in BROKERS:
+            raise ValueError(f"BROKER must be one of {BROKERS}, not {config.broker!r}")
+        logs = work_dir
         self.redis_port = free_port()
+        self.redis = redis_proc(self.redis_port, logs)
+        self.rabbitmq = PrivateRabbitMQ(logs)
+        broker_url = (
+            self.rabbitmq.url
+            if config.broker == "amqp"
+            else f"redis://127.0.0.1:{self.redis_port}/0"
+        )
         self.api_port, self.sandbox_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.sandbox = f"http://127.0.0.1:{self.sandbox_port}"
         env = {
+            "PYTHONPATH": str(ROOT),  # this checkout's code, whatever the venv points at
             "DATABASE_URL": self.pg.url,
-            "BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "BROKER_URL": broker_url,
+            # PiAPI's webhooks on: the sandbox calls the API back at creation and at the end.
+            "PUBLIC_BASE_URL": self.api,
+            "PIAPI_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PIAPI_API_KEY": "",
             "PIAPI_BASE_URL": self.sandbox,
             "SANDBOX_URL": self.sandbox,
@@ -87,16 +121,14 @@ class Chaos:
             "SANDBOX_FAULTS": json.dumps(FAULTS),
             "PIAPI_CONNECT_TIMEOUT_SECONDS": "2",
             "PIAPI_READ_TIMEOUT_SECONDS": "2",
-            "POLL_POLICY": "fixed",  # the policy the recorded chaos runs used
-            "POLL_INTERVAL_SECONDS": "3",
+            # POLL_POLICY is left to its default, adaptive.
             "SWEEP_INTERVAL_SECONDS": "5",
             "SWEEP_QUEUED_GRACE_SECONDS": "20",
-            "SWEEP_SUBMITTING_GRACE_SECONDS": "90",
+            # Far longer than a create call can take here (2 s connect + 2 s read).
+            "SWEEP_SUBMITTING_GRACE_SECONDS": "30",
             "SWEEP_POLL_GRACE_SECONDS": "20",
             "DATA_DIR": str(work_dir),
         }
-        logs = work_dir
-        self.redis = redis_proc(self.redis_port, logs)
         self.procs = {
             "sandbox": Proc(
                 "sandbox",
@@ -130,8 +162,13 @@ class Chaos:
                     "submit",
                     "-n",
                     "submit@%h",
+                    # SUBMIT_CONCURRENCY: the pool waits on PiAPI, Postgres and the broker.
+                    # Two processes, then four, fell behind the load (11 jobs/s plus
+                    # retries and re-sends) on RabbitMQ, where every publish waits for its
+                    # confirm and a retry's countdown rejoins the queue at its tail: the
+                    # submit queue grew to 70 s and jobs ran out of their 180 s.
                     "-c",
-                    "2",
+                    "8",
                     "--loglevel",
                     "INFO",
                 ],
@@ -188,8 +225,12 @@ class Chaos:
             # The load is one client with thousands of jobs in flight.
             user = ensure_user(session, 1, "enterprise")
             self.key = issue_key(session, user, name="chaos").secret
-        self.redis.start()
-        wait_redis(self.redis_port)
+        if self.config.broker == "amqp":
+            self.rabbitmq.init()
+            self.rabbitmq.start()
+        else:
+            self.redis.start()
+            wait_redis(self.redis_port)
         for proc in self.procs.values():
             proc.start()
         wait_http(f"{self.api}/healthz", timeout_s=60)
@@ -199,6 +240,7 @@ class Chaos:
         for proc in self.procs.values():
             proc.stop()
         self.redis.kill()
+        self.rabbitmq.destroy()
         self.pg.destroy()
 
     # -- the run ------------------------------------------------------------------
@@ -208,10 +250,30 @@ class Chaos:
         accepted: list[tuple[int, str]] = []
         load = threading.Thread(target=self._load, args=(accepted,), daemon=True)
         load.start()
+        supervisor = threading.Thread(target=self._supervise, daemon=True)
+        supervisor.start()
         self._break_things(started)
         load.join()
         drained = self._drain()
+        self._running = False
+        supervisor.join()
         return self._report(accepted, drained, time.monotonic() - started)
+
+    def _supervise(self) -> None:
+        """Start again any stack process that exited on its own.
+
+        As `restart: unless-stopped` does in docker-compose.yml: a Celery worker can exit
+        after losing its broker (kombu's Redis transport raised AttributeError while
+        restoring unacknowledged messages on a restart; the worker stopped).
+        """
+        while self._running:
+            with self._lock:  # never while _event is killing and starting one on purpose
+                for name, proc in self.procs.items():
+                    if proc.popen is not None and (code := proc.popen.poll()) is not None:
+                        self.exits[name] += 1
+                        print(f"chaos: {name} exited ({code}); started again")  # noqa: T201
+                        proc.start()
+            time.sleep(1)
 
     def _load(self, accepted: list[tuple[int, str]]) -> None:
         cfg = self.config
@@ -228,7 +290,7 @@ class Chaos:
             future.result()  # a refused request is a broken harness: fail loudly
 
     def _submit_one(self, n: int, accepted: list[tuple[int, str]]) -> None:
-        body = dict(self.rng.choice(_BODIES))
+        body = {**self.rng.choice(_BODIES), "deadline_seconds": self.config.deadline_s}
         for attempt in range(60):
             # A fresh marker per attempt: an attempt whose answer was lost may still
             # have created its job, which must not be confused with the retry's.
@@ -253,14 +315,15 @@ class Chaos:
 
     def _break_things(self, started: float) -> None:
         scale = self.config.seconds / 180
+        broker = "rabbitmq" if self.config.broker == "amqp" else "redis"
         plan = [
             (20, "kill", "submit"),
             (40, "kill", "poll"),
-            (60, "restart", "redis"),
+            (60, "restart", broker),
             (90, "restart", "postgres"),
             (110, "kill", "poll"),
             (130, "kill", "submit"),
-            (150, "restart", "redis"),
+            (150, "kill" if broker == "rabbitmq" else "restart", broker),
             (165, "kill", "poll"),
         ]
         for at, action, target in plan:
@@ -270,6 +333,10 @@ class Chaos:
             self._event(action, target)
 
     def _event(self, action: str, target: str) -> None:
+        with self._lock:
+            self._break(action, target)
+
+    def _break(self, action: str, target: str) -> None:
         at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if target == "postgres":
             self.pg.stop("immediate")
@@ -280,6 +347,14 @@ class Chaos:
             time.sleep(2)
             self.redis.start()
             wait_redis(self.redis_port)
+        elif target == "rabbitmq":
+            # restart: a clean stop; kill: SIGKILL. Either way the node is down a while.
+            if action == "restart":
+                self.rabbitmq.stop()
+            else:
+                self.rabbitmq.kill()
+            time.sleep(3)
+            self.rabbitmq.start()
         else:
             self.procs[target].kill()  # SIGKILL: no clean shutdown, nothing handed back
             time.sleep(2)
@@ -321,7 +396,7 @@ class Chaos:
         with self.sessions() as s:
             rows = s.scalars(select(Job)).all()
         by_state: Counter[str] = Counter()
-        mismatches, not_ended, doubles, unknown = [], [], [], []
+        mismatches, not_ended, doubles, unknown, unpaid = [], [], [], [], []
         for job in rows:
             marker = MARKER.search(job.script).group()
             tasks = tasks_by_marker.get(marker, [])
@@ -332,27 +407,34 @@ class Chaos:
                 continue
             if len(tasks) > 1:
                 doubles.append({"job": job.id, "tasks": [t["task_id"] for t in tasks]})
+            if paid := _paid_but_not_delivered(job, tasks):
+                unpaid.append(paid)
             if job.error_code == "submission_unknown":
                 unknown.append(
-                    {
-                        "job": job.id,
-                        "why": job.error_message,
-                        "piapi_created_it": bool(tasks),
-                    }
+                    {"job": job.id, "why": job.error_message, "piapi_created_it": bool(tasks)}
                 )
-                continue
             verdict = _verdict(job, tasks)
             if verdict:
                 mismatches.append({"job": job.id, "problem": verdict})
 
         attempts = [attempts_by_marker[MARKER.search(j.script).group()] for j in rows]
         return {
+            "broker": self.config.broker,
             "jobs_accepted": len(accepted),
             "jobs_in_database": len(rows),
             "ended_by_state": dict(by_state),
             "mismatches_with_sandbox": mismatches,
             "not_ended": not_ended,
             "created_at_piapi_more_than_once": doubles,
+            "paid_but_not_delivered": unpaid,
+            "in_doubt": _doubts(rows, tasks_by_marker),
+            "adopted": {
+                "total": sum(j.adopted_at is not None for j in rows),
+                # the rest: PiAPI's creation callback beat the worker's record of the answer
+                "after_doubt": sum(
+                    j.adopted_at is not None and j.doubted_at is not None for j in rows
+                ),
+            },
             "piapi_tasks_created": truth["create_calls"],
             "create_calls_per_job": {
                 "max": max(attempts, default=0),
@@ -366,11 +448,52 @@ class Chaos:
             "config": {
                 "jobs": self.config.jobs,
                 "load_seconds": self.config.seconds,
+                "deadline_seconds": self.config.deadline_s,
                 "faults": FAULTS,
                 "sandbox_fail_rate": 0.1,
+                "piapi_webhooks": True,
+                "poll_policy": "adaptive",
             },
-            "restarts": {name: proc.starts - 1 for name, proc in self.procs.items()},
+            "exited_on_their_own": dict(self.exits),
+            "restarts": {
+                **{name: proc.starts - 1 for name, proc in self.procs.items()},
+                "broker": sum(e["target"] in ("redis", "rabbitmq") for e in self.events),
+                "postgres": sum(e["target"] == "postgres" for e in self.events),
+            },
         }
+
+
+def _doubts(rows: Any, tasks_by_marker: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Jobs whose create was in doubt at any time, and how each ended."""
+    jobs = []
+    for job in rows:
+        if job.doubted_at is None:
+            continue
+        tasks = tasks_by_marker.get(MARKER.search(job.script).group(), [])
+        jobs.append(
+            {
+                "job": job.id,
+                "adopted": job.adopted_at is not None,
+                "ended": f"{job.status} {job.error_code or ''}".strip(),
+                "piapi_created_it": bool(tasks),
+            }
+        )
+    return {
+        "total": len(jobs),
+        "adopted": sum(j["adopted"] for j in jobs),
+        "never_reached_piapi": sum(not j["piapi_created_it"] for j in jobs),
+        "jobs": jobs,
+    }
+
+
+def _paid_but_not_delivered(job: Job, tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A task the sandbox completed (we pay for it) that this finished job does not deliver."""
+    if job.status == "completed":
+        return None  # delivered; a second task, if any, is counted as created twice
+    paid = [t["task_id"] for t in tasks if t["outcome"] == "completed"]
+    if not paid:
+        return None
+    return {"job": job.id, "ended": str(job.status), "error_code": job.error_code, "tasks": paid}
 
 
 def _verdict(job: Job, tasks: list[dict[str, Any]]) -> str | None:
@@ -385,17 +508,24 @@ def _verdict(job: Job, tasks: list[dict[str, Any]]) -> str | None:
         if len(tasks) == 1 and tasks[0]["outcome"] == "failed":
             return None
         return f"failed as PiAPI's verdict, but the sandbox says {[t['outcome'] for t in tasks]}"
+    if job.status == "failed" and job.error_code == "submission_unknown" and not tasks:
+        return None  # true: PiAPI created nothing, and nothing was charged
     return f"ended {job.status} with {job.error_code}: {job.error_message}"
 
 
 def summary_line(report: dict[str, Any]) -> str:
     """One line for the terminal."""
     states = ", ".join(f"{n} {s}" for s, n in sorted(report["ended_by_state"].items()))
+    doubt, adopted = report["in_doubt"], report["adopted"]
     return (
-        f"chaos: {report['jobs_in_database']} jobs ({states}); "
+        f"chaos ({report['broker']}): {report['jobs_in_database']} jobs ({states}); "
         f"{len(report['mismatches_with_sandbox'])} differ from the sandbox; "
         f"{len(report['not_ended'])} not ended; "
         f"{len(report['created_at_piapi_more_than_once'])} created at PiAPI twice; "
+        f"{len(report['paid_but_not_delivered'])} paid but not delivered; "
+        f"{doubt['total']} in doubt ({doubt['adopted']} adopted, "
+        f"{doubt['never_reached_piapi']} never reached PiAPI); "
+        f"{adopted['total']} adopted in all; "
         f"{len(report['unknown_outcome'])} unknown-outcome; "
         f"create calls per job max {report['create_calls_per_job']['max']} "
         f"mean {report['create_calls_per_job']['mean']}; {report['seconds']} s"

@@ -1,4 +1,4 @@
-"""Private Postgres and Redis servers, and restartable stack processes, for the chaos run.
+"""Private Postgres, Redis and RabbitMQ servers, and restartable stack processes, for chaos.
 
 The chaos run restarts its databases and brokers, so it never touches the machine's
 shared ones: it starts its own on free ports and throws them away afterwards.
@@ -7,8 +7,10 @@ shared ones: it starts its own on free ports and throws them away afterwards.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -191,3 +193,87 @@ def wait_redis(port: int) -> None:
             return False
 
     wait_until(ping, timeout_s=20, what=f"redis on {port}")
+
+
+# The server itself, not Debian's /usr/sbin wrapper (which switches to the rabbitmq user,
+# the machine's node settings and its log files).
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+
+
+@dataclass
+class PrivateRabbitMQ:
+    """A RabbitMQ node of our own: its name, ports, data, logs and Erlang cookie in a temp dir.
+
+    The machine's node (rabbit@localhost on 5672) is never touched: this one reads none of
+    its configuration (/etc/rabbitmq), and uses a cookie of its own, so it needs no
+    credential of the machine's. Its data survives stop and start, as a real node's does.
+    """
+
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    dist_port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="chaos-rabbitmq-")))
+    proc: Proc | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    @staticmethod
+    def available() -> str | None:
+        """None if a private node can be started here, else why not."""
+        if not RABBITMQ_SERVER.exists():
+            return f"RabbitMQ's server is not at {RABBITMQ_SERVER}"
+        return None
+
+    def init(self) -> None:
+        home = self.root / "home"
+        home.mkdir()
+        cookie = home / ".erlang.cookie"
+        cookie.write_text(secrets.token_hex(20).upper())
+        cookie.chmod(0o400)
+        (self.root / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.root / "enabled_plugins").write_text("[].\n")  # no management listener
+        (self.root / "rabbitmq-env.conf").write_text("")  # not /etc's NODENAME and the rest
+        env = {
+            "HOME": str(home),
+            "RABBITMQ_NODENAME": f"chaos{self.port}@localhost",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
+            # Beside the stack's logs, so they outlive the node's temp dir.
+            "RABBITMQ_LOG_BASE": str(self.log_dir / "rabbitmq-node"),
+            "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+        self.proc = Proc("rabbitmq", [str(RABBITMQ_SERVER)], env, self.log_dir)
+
+    def start(self) -> None:
+        assert self.proc is not None
+        self.proc.start()
+        wait_until(self._answers, timeout_s=90, what=f"rabbitmq on {self.port}", every_s=0.5)
+
+    def stop(self) -> None:
+        """A clean stop (SIGTERM): the node syncs its queues and exits."""
+        if self.proc is not None:
+            self.proc.stop()
+
+    def kill(self) -> None:
+        """SIGKILL: the node goes away mid-write, as on a power cut."""
+        if self.proc is not None:
+            self.proc.kill()
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"AMQP\x00\x00\x09\x01")  # the protocol header: it must answer
+                conn.settimeout(5)
+                return conn.recv(1) != b""
+        except OSError:
+            return False

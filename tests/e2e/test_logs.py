@@ -113,9 +113,11 @@ def test_every_line_about_the_job_carries_its_ids(run: dict) -> None:
     # Anything naming the job's PiAPI task, one of its Celery tasks, or its status URL.
     markers = {task_id, *celery_ids, f"/status/{job_id}", f"job {job_id} ", f"job {job_id}:"}
     about_job = [r for r in records if any(m in json.dumps(r) for m in markers)]
-    # PiAPI's call at task creation may beat the submit worker's recording of the task id:
-    # nothing can tell the API which job it is for yet, so that one line has the task id only.
-    piapi_calls = [r for r in about_job if r.get("path") == "/api/webhooks/piapi"]
+    # PiAPI calls the job's own endpoint, its hook token redacted from the line. Its call at
+    # task creation may beat the submit worker's recording of the task id; the endpoint
+    # names the job, so that line carries the job id too (it adopts the task).
+    piapi_calls = [r for r in about_job if r.get("path", "").startswith("/api/webhooks/piapi/pwh_")]
+    assert all("[REDACTED]" in r["path"] for r in piapi_calls)
     creation_call = piapi_calls[0] if piapi_calls and "job_id" not in piapi_calls[0] else None
     strays = [r for r in about_job if r.get("job_id") != job_id and r is not creation_call]
     assert not strays, strays[:5]

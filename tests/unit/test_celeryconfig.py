@@ -77,3 +77,13 @@ def test_redis_keeps_plain_queues_on_direct_exchanges(config_for, url: str) -> N
 )
 def test_rabbitmq_is_told_by_the_url_scheme(url: str, expected: bool) -> None:
     assert celeryconfig.uses_rabbitmq(url) is expected
+
+
+@pytest.mark.parametrize(("interval", "expires"), [("5", 60.0), ("30", 120.0), ("60", 240.0)])
+def test_a_sweep_outlives_a_short_submit_backlog(
+    config_for, monkeypatch: pytest.MonkeyPatch, interval: str, expires: float
+) -> None:
+    # One interval was too short: a few seconds of backlog dropped every sweep.
+    monkeypatch.setenv("SWEEP_INTERVAL_SECONDS", interval)
+    options = config_for(REDIS).beat_schedule["sweep-jobs"]["options"]
+    assert options["expires"] == expires

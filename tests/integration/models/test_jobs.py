@@ -134,7 +134,9 @@ def test_every_ending_is_counted_once_after_its_commit(session_factory, make_job
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, stuck)
         s.get(Job, overdue).deadline_at = now - dt.timedelta(seconds=1)
+        # The worker died mid-call: its create left an hour ago.
         s.get(Job, stuck).submitting_since = now - dt.timedelta(hours=1)
+        s.get(Job, stuck).create_sent_at = now - dt.timedelta(hours=1)
         provider = s.get(Job, finished).provider
     completed = _finished_count(Status.COMPLETED, provider)
     failed = _finished_count(Status.FAILED, provider)

@@ -5,12 +5,17 @@ Fault tests make the sandbox misbehave on every call of one kind (FaultPlan at r
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from werkzeug.serving import make_server
 
+from api.app import create_app
 from infra.settings import Settings
 from models import jobs
 from models.db import utcnow
@@ -19,7 +24,7 @@ from providers.piapi import PiAPIClient, Timeouts
 from providers.sandbox.faults import FaultPlan
 from tests.fakes import RecordingMessages
 from tests.integration.conftest import insert_job
-from tests.stack import sandbox_server
+from tests.stack import free_port, sandbox_server, wait_until
 from workers.polling import every, poll_once
 from workers.submission import Ended, RetryIn, submit_once
 from workers.sweeper import SweepPolicy, sweep
@@ -79,6 +84,7 @@ def test_duplicated_submit_messages_racing_create_one_task(committed_sessions) -
 def test_hang_on_create_fails_as_unknown_and_is_never_resubmitted(
     session_factory, make_job
 ) -> None:
+    # With PiAPI's webhooks off (no webhook_config): nothing can ever name the task.
     job_id = make_job()
     with _faulty('{"create": {"hang": 1}, "hang_s": 1.5}') as server:
         outcome = _submit(session_factory, PiAPIClient(server.url, "k", timeouts=FAST), job_id)
@@ -118,6 +124,79 @@ def test_500_envelope_on_create_is_a_refusal_and_retried(session_factory, make_j
         assert server.sandbox.create_calls == 0
     assert isinstance(outcome, RetryIn)
     assert _job(session_factory, job_id).phase is Phase.QUEUED
+
+
+# Invariant 3, second half: nothing paid is lost. With PiAPI's webhooks on, a create whose
+# answer is lost waits in doubt; PiAPI's callback on the job's own endpoint adopts the task.
+
+
+@contextlib.contextmanager
+def _api_over_http(sessions, messages: RecordingMessages) -> Iterator[str]:
+    """The API, served from a thread, as PiAPI's callbacks reach it; its base URL."""
+    settings = dataclasses.replace(DEFAULTS, piapi_webhook_secret="hook-secret")
+    app = create_app(settings, session_factory=sessions, messages=messages)
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ['{"create": {"hang": 1}, "hang_s": 1.5}', '{"create": {"malformed": 1}}'],
+    ids=["hung-answer", "cut-off-answer"],
+)
+def test_a_create_whose_answer_is_lost_is_adopted_and_delivered(committed_sessions, spec) -> None:
+    job_id = insert_job(committed_sessions)
+    nudges = RecordingMessages()
+    with _api_over_http(committed_sessions, nudges) as api, _faulty(spec) as server:
+
+        def hooks(token: str) -> dict[str, str]:
+            return {"endpoint": f"{api}/api/webhooks/piapi/{token}", "secret": "hook-secret"}
+
+        outcome = submit_once(
+            committed_sessions,
+            PiAPIClient(server.url, "k", timeouts=FAST),
+            job_id,
+            plan_poll=every(INTERVAL),
+            retry_wait_s=_wait,
+            webhook_config=hooks,
+        )
+        assert outcome is None  # in doubt (or already adopted): no failure, no second chain
+        (task,) = server.sandbox.summary()
+        wait_until(
+            lambda: _job(committed_sessions, job_id).phase is Phase.POLLING,
+            timeout_s=10,
+            what="PiAPI's creation callback to adopt the task",
+        )
+        job = _job(committed_sessions, job_id)
+        assert job.task_id == task["task_id"]
+        assert nudges.polls == [(job_id, job.poll_token)]  # exactly one chain
+        ended = server.sandbox._tasks[task["task_id"]]
+        ended.pending_s = ended.run_s = 0.0  # the task has finished at PiAPI
+        polled = _poll(committed_sessions, PiAPIClient(server.url, "k"), job_id, job.poll_token)
+    assert polled.completed
+    assert server.sandbox.create_calls == 1  # paid once, and delivered
+    assert _job(committed_sessions, job_id).status is Status.COMPLETED
+
+
+def test_a_worker_killed_before_the_call_is_sent_again(session_factory, make_job) -> None:
+    job_id = make_job()
+    with session_factory.begin() as s:  # claimed, then the worker died: no create left
+        jobs.claim_for_submit(s, job_id)
+        s.get(Job, job_id).submitting_since = utcnow() - dt.timedelta(hours=1)
+    nudges = RecordingMessages()
+    sweep(session_factory, policy=SweepPolicy.from_settings(DEFAULTS), messages=nudges)
+    assert nudges.submits == [job_id]
+    with sandbox_server() as server:
+        _submit(session_factory, PiAPIClient(server.url, "k"), job_id)
+        assert server.sandbox.create_calls == 1
+    assert _job(session_factory, job_id).phase is Phase.POLLING
 
 
 # Invariant 7: the provider's hiccups are not the user's failures.

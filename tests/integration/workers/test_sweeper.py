@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from models import jobs
+from models import create_outcome, jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from tests.fakes import RecordingMessages
@@ -53,8 +53,10 @@ def test_an_interrupted_submission_fails_as_unknown_and_is_not_resubmitted(
 ) -> None:
     job_id = make_job()
     with session_factory.begin() as s:
-        jobs.claim_for_submit(s, job_id)
-        s.get(Job, job_id).submitting_since = utcnow() - dt.timedelta(minutes=10)
+        attempt = jobs.claim_for_submit(s, job_id)
+        assert create_outcome.mark_create_sent(s, job_id, attempt=attempt)
+        job = s.get(Job, job_id)
+        job.submitting_since = job.create_sent_at = utcnow() - dt.timedelta(minutes=10)
 
     report, submits, _ = _sweep(session_factory)
 

@@ -44,6 +44,7 @@ def _lines(stream: io.StringIO) -> list[dict]:
         ("Authorization: Bearer sk-live-9f8e7d6c5b", "sk-live-9f8e7d6c5b"),
         ('"authorization": "Basic dXNlcjpwYXNz"', "dXNlcjpwYXNz"),
         ("x-webhook-secret=hooksecret42", "hooksecret42"),
+        ("POST /api/webhooks/piapi/pwh_Q3a-x_9RkL0mZ2bYc4dE5fG6hI7jK8lM", "Q3a-x_9RkL0mZ2bY"),
         (
             "GET https://b.s3.amazonaws.com/v.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
             "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261126&X-Amz-Signature=deadbeefcafe",
