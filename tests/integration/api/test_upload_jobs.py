@@ -59,7 +59,9 @@ def test_a_job_from_an_upload_shows_its_url_and_id(client, db, enqueued) -> None
     assert body["image_upload_id"] == upload["upload_id"]
     assert body["end_image_upload_id"] is None
     job = db.get(Job, int(body["video_id"]))
-    assert job.image_url is None  # PiAPI's URL is made at submission, from the key
+    # The URL as of the job's making, for bodies rendered without storage (webhooks);
+    # PiAPI's is made at submission, from the key.
+    assert job.image_url == upload["url"]
     assert job.image_upload_id == upload["upload_id"]
     assert job.image_key and upload["url"].endswith(job.image_key)
     assert enqueued == [job.id]
@@ -93,7 +95,8 @@ def test_a_last_frame_upload_becomes_end_image_url(client, db, provider) -> None
     assert body["options"]["end_image_url"] == last["url"]
     assert body["end_image_upload_id"] == last["upload_id"]
     job = db.get(Job, int(body["video_id"]))
-    assert job.options["end_image_url"] is None  # made from end_image_key at submission
+    # Recorded as of the job's making, for webhooks; PiAPI's comes from end_image_key.
+    assert job.options["end_image_url"] == last["url"]
     assert job.end_image_key and last["url"].endswith(job.end_image_key)
 
 

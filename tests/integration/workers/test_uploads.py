@@ -19,7 +19,7 @@ from providers.upload_urls import UploadURLs
 from tests.fakes import RecordingMessages
 from tests.integration.conftest import SPEC_I2V
 from workers.polling import every
-from workers.submission import _request_body, submit_once
+from workers.submission import _image_urls, submit_once
 from workers.sweeper import BATCH, SweepPolicy, sweep
 
 POLICY = SweepPolicy(queued_grace_s=60, submitting_grace_s=300, poll_grace_s=120)
@@ -126,11 +126,11 @@ def test_with_s3_piapi_gets_a_presigned_get_lasting_to_the_deadline(
     job_id = _job_from(make_job, first)
 
     with session_factory() as session:
-        body, _ = _request_body(
-            session, job_id, UploadURLs(s3, public_base_url=None, uses_sandbox=False)
+        image_url, _ = _image_urls(
+            session.get_one(Job, job_id), UploadURLs(s3, public_base_url=None, uses_sandbox=False)
         )
 
-    assert body["input"]["image_url"] == f"https://s3.example/{first.key}?sig"
+    assert image_url == f"https://s3.example/{first.key}?sig"
     # Kling 3.0's deadline is 30 minutes: the URL lasts that long (less the test's time).
     (lifetime,) = presigner.lifetimes
     assert 30 * 60 - 30 <= lifetime <= 30 * 60
