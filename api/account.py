@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from api.auth import current_user
 from api.schemas import AccountSchema, ProvidersBody
 from models.accounts import User
+from models.in_flight import count_in_flight
 from models.tiers import TIERS
 from providers.catalogue import CATALOGUE
 from providers.selection import within_cap
@@ -65,6 +66,6 @@ def account() -> dict[str, Any]:
         "tier": user.tier,
         "price_cap_usd": tier.price_cap_usd,
         "max_in_flight": tier.max_in_flight,
-        "in_flight": user.in_flight,
+        "in_flight": count_in_flight(g.db, user.id),
         "webhook_secret": user.webhook_secret,
     }

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -126,6 +127,9 @@ class Job(Base):
     storage_attempts: Mapped[int] = mapped_column(Integer, default=0)
     storage_due_at: Mapped[dt.datetime | None]
     stored_files: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    # Which of the user's in-flight counters counts this job while it is processing
+    # (models/in_flight.py); set by the API when it accepts the job.
+    in_flight_shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_video_generations_user_created", "user_id", "created_at"),

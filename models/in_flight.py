@@ -1,0 +1,150 @@
+"""Each user's jobs in flight, counted in shards so one tenant's requests do not queue.
+
+A user's count lives in SHARDS rows of user_in_flight_shards; a processing job is
+counted in the shard its `in_flight_shard` names. Database triggers (migration 0007)
+keep the counts, in the same transaction as every change of a job's status, whichever
+code (or person) makes it: read them, never write them.
+
+The tier's limit is split across the shards (an escrow): shard i may hold
+limit // SHARDS, plus one for the first limit % SHARDS shards. A request locks one
+shard that has room, and keeps that lock until its job's row commits, so concurrent
+requests of one user take different shards instead of waiting for each other's
+commit (a commit waits for the disk). While every shard is within its quota the sum
+is within the limit; the quotas are computed from the limit the request passes in,
+so a change of tier needs no change of data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    SmallInteger,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from models.db import Base
+
+SHARDS = 16
+_DEADLOCK = "40P01"  # Postgres' SQLSTATE deadlock_detected
+_ATTEMPTS = 3
+
+
+class InFlightShard(Base):
+    """One of a user's SHARDS counters of processing jobs; kept by triggers."""
+
+    __tablename__ = "user_in_flight_shards"
+
+    # No foreign key: like video_generations.user_id, a count may exist before its user.
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+def _quota(row: type[InFlightShard], limit: int) -> ColumnElement[int]:
+    # In SQL from the limit passed in, so each request uses its own tier's limit.
+    base, extra = divmod(limit, SHARDS)
+    return literal(base) + case((row.shard < extra, 1), else_=0)
+
+
+def count_in_flight(session: Session, user_id: int) -> int:
+    """The user's jobs with status processing: the sum of the user's shards."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(InFlightShard.count), 0)).where(
+            InFlightShard.user_id == user_id
+        )
+    )
+    return int(total or 0)
+
+
+def create_shards(session: Session, user_id: int) -> None:
+    """Make sure every one of the user's SHARDS rows exists (existing ones are kept)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [{"user_id": user_id, "shard": shard, "count": 0} for shard in range(SHARDS)]
+    session.execute(dialect.insert(InFlightShard).values(rows).on_conflict_do_nothing())
+
+
+def reserve(session: Session, user_id: int, limit: int) -> int | None:
+    """A shard with room for one more of the user's jobs, locked until the session ends.
+
+    The caller inserts its job with in_flight_shard = the answer in this transaction.
+    None means the user had exactly `limit` (or more) jobs in flight, counted under a
+    lock on all the user's shards. The session's transaction may be rolled back before
+    the answer (call this first in a transaction): on the way to that count, and on a
+    deadlock with a transaction that ends several of the user's jobs at once.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _reserve(session, user_id, limit)
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) != _DEADLOCK or attempt == _ATTEMPTS - 1:
+                raise
+            session.rollback()
+    raise AssertionError("unreachable")
+
+
+def _reserve(session: Session, user_id: int, limit: int) -> int | None:
+    if session.get_bind().dialect.name == "postgresql":
+        shard = session.scalar(_free_shard(user_id, limit))
+        if shard is not None:
+            return shard
+        # A row that changed under the query stays locked even when it is not returned:
+        # release it, or the ordered locking below could deadlock with another request.
+        session.rollback()
+    else:
+        # SQLite has one writer at a time and no row locks: a write first takes the
+        # database's write lock, so the count below cannot change until commit.
+        session.execute(
+            update(InFlightShard)
+            .where(InFlightShard.user_id == user_id)
+            .values(count=InFlightShard.count)
+            .execution_options(synchronize_session=False)
+        )
+    return _reserve_counted(session, user_id, limit)
+
+
+def _free_shard(user_id: int, limit: int) -> Select[int]:
+    """One unlocked shard with room, taken at random, while no shard is over its quota.
+
+    A shard over its quota (after a move to a smaller tier) means the sum may be at the
+    limit with other shards under theirs: such users go the counted way until it drains.
+    """
+    over = aliased(InFlightShard)
+    return (
+        select(InFlightShard.shard)
+        .where(
+            InFlightShard.user_id == user_id,
+            InFlightShard.count < _quota(InFlightShard, limit),
+            ~exists().where(over.user_id == user_id, over.count > _quota(over, limit)),
+        )
+        .order_by(func.random())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _reserve_counted(session: Session, user_id: int, limit: int) -> int | None:
+    """Lock all the user's shards (in order: no deadlock between requests) and count."""
+    locked = (
+        select(InFlightShard.shard, InFlightShard.count, _quota(InFlightShard, limit))
+        .where(InFlightShard.user_id == user_id)
+        .order_by(InFlightShard.shard)
+        .with_for_update()
+    )
+    rows = session.execute(locked).all()
+    if len(rows) < SHARDS:  # a user made without its shards (e.g. by hand in SQL)
+        create_shards(session, user_id)
+        rows = session.execute(locked).all()
+    if sum(count for _, count, _ in rows) >= limit:
+        return None
+    # The sum is under the limit, so some shard is under its quota.
+    return next(shard for shard, count, quota in rows if count < quota)
