@@ -19,12 +19,11 @@ from __future__ import annotations
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     SmallInteger,
+    bindparam,
     case,
     exists,
     func,
-    literal,
     select,
     update,
 )
@@ -50,20 +49,67 @@ class InFlightShard(Base):
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-def _quota(row: type[InFlightShard], limit: int) -> ColumnElement[int]:
-    # In SQL from the limit passed in, so each request uses its own tier's limit.
+def _quota(row: type[InFlightShard]) -> ColumnElement[int]:
+    # In SQL from the limit the request binds (as limit // SHARDS and limit % SHARDS),
+    # so each request uses its own tier's limit.
+    return bindparam("base", type_=Integer) + case(
+        (row.shard < bindparam("extra", type_=Integer), 1), else_=0
+    )
+
+
+def _params(user_id: int, limit: int) -> dict[str, int]:
     base, extra = divmod(limit, SHARDS)
-    return literal(base) + case((row.shard < extra, 1), else_=0)
+    return {"for_user": user_id, "base": base, "extra": extra}
+
+
+_USER = bindparam("for_user", type_=Integer)
+_over = aliased(InFlightShard)
+# Statements are built once: composing one cost more than running it, on every request.
+# A shard with room, while no shard is over its quota. A shard over its quota (after a
+# move to a smaller tier) means the sum may be at the limit with other shards under
+# theirs: such users go the counted way until it drains.
+_WITH_ROOM = (
+    InFlightShard.user_id == _USER,
+    InFlightShard.count < _quota(InFlightShard),
+    ~exists().where(_over.user_id == _USER, _over.count > _quota(_over)),
+)
+# One that no other request holds, at random; the usual answer, in one round trip.
+_FREE_SHARD = (
+    select(InFlightShard.shard)
+    .where(*_WITH_ROOM)
+    .order_by(func.random())
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+# When each one with room is held: pick one, then wait for it alone (holding nothing
+# else, so no deadlock) and take it if it still has room when its holder commits.
+_HELD_SHARD = select(InFlightShard.shard).where(*_WITH_ROOM).order_by(func.random()).limit(1)
+_THIS_SHARD = (
+    select(InFlightShard.shard)
+    .where(*_WITH_ROOM, InFlightShard.shard == bindparam("shard", type_=Integer))
+    .with_for_update()
+)
+# All the user's shards, locked in order: requests that lock them all cannot deadlock.
+_ALL_SHARDS = (
+    select(InFlightShard.shard, InFlightShard.count, _quota(InFlightShard))
+    .where(InFlightShard.user_id == _USER)
+    .order_by(InFlightShard.shard)
+    .with_for_update()
+)
+_SUM = select(func.coalesce(func.sum(InFlightShard.count), 0)).where(InFlightShard.user_id == _USER)
+# SQLite has one writer at a time and no row locks: a write first takes the database's
+# write lock, so the count read after it cannot change until commit.
+_TAKE_WRITE_LOCK = (
+    update(InFlightShard)
+    .where(InFlightShard.user_id == _USER)
+    .values(count=InFlightShard.count)
+    .execution_options(synchronize_session=False)
+)
 
 
 def count_in_flight(session: Session, user_id: int) -> int:
     """The user's jobs with status processing: the sum of the user's shards."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(InFlightShard.count), 0)).where(
-            InFlightShard.user_id == user_id
-        )
-    )
-    return int(total or 0)
+    return int(session.scalar(_SUM, {"for_user": user_id}) or 0)
 
 
 def create_shards(session: Session, user_id: int) -> None:
@@ -93,57 +139,30 @@ def reserve(session: Session, user_id: int, limit: int) -> int | None:
 
 
 def _reserve(session: Session, user_id: int, limit: int) -> int | None:
+    params = _params(user_id, limit)
     if session.get_bind().dialect.name == "postgresql":
-        shard = session.scalar(_free_shard(user_id, limit))
-        if shard is not None:
-            return shard
-        # A row that changed under the query stays locked even when it is not returned:
-        # release it, or the ordered locking below could deadlock with another request.
-        session.rollback()
+        for _ in range(_ATTEMPTS):
+            if (shard := session.scalar(_FREE_SHARD, params)) is not None:
+                return shard
+            # A row that changed under a query stays locked even when it is not
+            # returned: release it before waiting for anything.
+            session.rollback()
+            if (held := session.scalar(_HELD_SHARD, params)) is None:
+                break  # none has room: count, below
+            if (shard := session.scalar(_THIS_SHARD, {**params, "shard": held})) is not None:
+                return shard
+            session.rollback()
     else:
-        # SQLite has one writer at a time and no row locks: a write first takes the
-        # database's write lock, so the count below cannot change until commit.
-        session.execute(
-            update(InFlightShard)
-            .where(InFlightShard.user_id == user_id)
-            .values(count=InFlightShard.count)
-            .execution_options(synchronize_session=False)
-        )
-    return _reserve_counted(session, user_id, limit)
+        session.execute(_TAKE_WRITE_LOCK, {"for_user": user_id})
+    return _counted(session, user_id, limit, params)
 
 
-def _free_shard(user_id: int, limit: int) -> Select[int]:
-    """One unlocked shard with room, taken at random, while no shard is over its quota.
-
-    A shard over its quota (after a move to a smaller tier) means the sum may be at the
-    limit with other shards under theirs: such users go the counted way until it drains.
-    """
-    over = aliased(InFlightShard)
-    return (
-        select(InFlightShard.shard)
-        .where(
-            InFlightShard.user_id == user_id,
-            InFlightShard.count < _quota(InFlightShard, limit),
-            ~exists().where(over.user_id == user_id, over.count > _quota(over, limit)),
-        )
-        .order_by(func.random())
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-
-
-def _reserve_counted(session: Session, user_id: int, limit: int) -> int | None:
+def _counted(session: Session, user_id: int, limit: int, params: dict[str, int]) -> int | None:
     """Lock all the user's shards (in order: no deadlock between requests) and count."""
-    locked = (
-        select(InFlightShard.shard, InFlightShard.count, _quota(InFlightShard, limit))
-        .where(InFlightShard.user_id == user_id)
-        .order_by(InFlightShard.shard)
-        .with_for_update()
-    )
-    rows = session.execute(locked).all()
+    rows = session.execute(_ALL_SHARDS, params).all()
     if len(rows) < SHARDS:  # a user made without its shards (e.g. by hand in SQL)
         create_shards(session, user_id)
-        rows = session.execute(locked).all()
+        rows = session.execute(_ALL_SHARDS, params).all()
     if sum(count for _, count, _ in rows) >= limit:
         return None
     # The sum is under the limit, so some shard is under its quota.
