@@ -62,6 +62,9 @@ class _FakeSession:
     def get_bind(self) -> Any:
         return type("Bind", (), {"dialect": type("D", (), {"name": "postgresql"})})()
 
+    def connection(self) -> _FakeSession:  # the session's connection answers the same
+        return self
+
     def scalar(self, *_: Any) -> Any:
         answer = self.answers.pop(0)
         if isinstance(answer, BaseException):
