@@ -16,6 +16,8 @@ so a change of tier needs no change of data.
 
 from __future__ import annotations
 
+import random
+
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -81,21 +83,20 @@ _FREE_SHARD = (
     .limit(1)
     .with_for_update(skip_locked=True)
 )
-# When each one with room is held: pick one, then wait for it alone (holding nothing
-# else, so no deadlock) and take it if it still has room when its holder commits.
-_HELD_SHARD = select(InFlightShard.shard).where(*_WITH_ROOM).order_by(func.random()).limit(1)
+# When each one with room is held: wait for one alone (holding nothing else, so no
+# deadlock) and take it if it still has room when its holder commits.
 _THIS_SHARD = (
     select(InFlightShard.shard)
     .where(*_WITH_ROOM, InFlightShard.shard == bindparam("shard", type_=Integer))
     .with_for_update()
 )
-# All the user's shards, locked in order: requests that lock them all cannot deadlock.
-_ALL_SHARDS = (
+_SHARDS = (
     select(InFlightShard.shard, InFlightShard.count, _quota(InFlightShard))
     .where(InFlightShard.user_id == _USER)
     .order_by(InFlightShard.shard)
-    .with_for_update()
 )
+# All the user's shards, locked in order: requests that lock them all cannot deadlock.
+_ALL_SHARDS = _SHARDS.with_for_update()
 _SUM = select(func.coalesce(func.sum(InFlightShard.count), 0)).where(InFlightShard.user_id == _USER)
 # SQLite has one writer at a time and no row locks: a write first takes the database's
 # write lock, so the count read after it cannot change until commit.
@@ -123,10 +124,12 @@ def reserve(session: Session, user_id: int, limit: int) -> int | None:
     """A shard with room for one more of the user's jobs, locked until the session ends.
 
     The caller inserts its job with in_flight_shard = the answer in this transaction.
-    None means the user had exactly `limit` (or more) jobs in flight, counted under a
-    lock on all the user's shards. The session's transaction may be rolled back before
-    the answer (call this first in a transaction): on the way to that count, and on a
-    deadlock with a transaction that ends several of the user's jobs at once.
+    None means the user had `limit` (or more) jobs in flight at one moment during the
+    call: every shard full in one snapshot of the committed counts, or a count under a
+    lock on all the user's shards when some shard is over its quota. The session's
+    transaction may be rolled back before the answer (call this first in a
+    transaction): on the way, and on a deadlock with a transaction that ends several
+    of the user's jobs at once.
     """
     for attempt in range(_ATTEMPTS):
         try:
@@ -148,9 +151,13 @@ def _reserve(session: Session, user_id: int, limit: int) -> int | None:
             # A row that changed under a query stays locked even when it is not
             # returned: release it before waiting for anything.
             session.rollback()
-            if (held := session.connection().scalar(_HELD_SHARD, params)) is None:
-                break  # none has room: count, below
-            this = {**params, "shard": held}
+            rows = session.connection().execute(_SHARDS, params).all()
+            if len(rows) < SHARDS or any(count > quota for _, count, quota in rows):
+                break  # count under a lock on them all, below
+            roomy = [shard for shard, count, quota in rows if count < quota]
+            if not roomy:
+                return None  # one snapshot of the committed counts: the limit was in flight
+            this = {**params, "shard": random.choice(roomy)}
             if (shard := session.connection().scalar(_THIS_SHARD, this)) is not None:
                 return int(shard)
             session.rollback()
@@ -160,7 +167,7 @@ def _reserve(session: Session, user_id: int, limit: int) -> int | None:
 
 
 def _counted(session: Session, user_id: int, limit: int, params: dict[str, int]) -> int | None:
-    """Lock all the user's shards (in order: no deadlock between requests) and count."""
+    """Lock all the user's shards and count: exact whatever their quotas say."""
     rows = session.execute(_ALL_SHARDS, params).all()
     if len(rows) < SHARDS:  # a user made without its shards (e.g. by hand in SQL)
         create_shards(session, user_id)

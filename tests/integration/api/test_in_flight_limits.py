@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -252,3 +252,19 @@ def test_racing_requests_get_exactly_the_limit_on_sqlite(tmp_path) -> None:
             assert count_in_flight(s, user_id) == limit
         assert processing(factory, user_id) == limit
     engine.dispose()
+
+
+def test_a_user_made_without_its_shards_gets_them_at_its_first_request(
+    make_client, session_factory
+) -> None:
+    client = make_client(user_id=43, tier="free")
+    with session_factory.begin() as s:  # as if made by hand in SQL, before migration 0007
+        s.execute(delete(InFlightShard).where(InFlightShard.user_id == 43))
+
+    got = [client.post("/api/video/generate", json=SPEC_T2V).status_code for _ in range(3)]
+
+    assert got == [202, 202, 429]
+    with session_factory() as s:
+        shards = s.scalars(select(InFlightShard.shard).where(InFlightShard.user_id == 43)).all()
+    assert sorted(shards) == list(range(SHARDS))
+    assert_counts_right(session_factory, 43, 2)
