@@ -12,6 +12,7 @@ from api.auth import current_user
 from api.catalogue_schemas import ProvidersBody
 from api.schemas import AccountSchema
 from models.accounts import User
+from models.in_flight import count_in_flight
 from models.tiers import TIERS
 from providers.catalogue import CATALOGUE, Option, Price, ProviderModel
 from providers.selection import within_cap
@@ -106,6 +107,6 @@ def account() -> dict[str, Any]:
         "tier": user.tier,
         "price_cap_usd": tier.price_cap_usd,
         "max_in_flight": tier.max_in_flight,
-        "in_flight": user.in_flight,
+        "in_flight": count_in_flight(g.db, user.id),
         "webhook_secret": user.webhook_secret,
     }

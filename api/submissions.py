@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
 from api.job_body import stored_url
-from models import uploads
-from models.accounts import User
+from models import in_flight, uploads
 from models.db import utcnow
 from models.jobs import Job
 from models.tiers import TIERS
@@ -67,11 +66,15 @@ def accept(
     job = new_job(req, user, images=request_uploads(db, req, user, lock=True))
     job.idempotency_key, job.request_hash = key, body_hash
     limit = TIERS[user.tier].max_in_flight
-    if _lock_and_count_in_flight(db, user.id) >= limit:
+    # The shard stays locked until the commit below; other requests of this user take
+    # other shards, so they do not wait for this one's commit.
+    shard = in_flight.reserve(db, user.id, limit)
+    if shard is None:
         db.rollback()
         raise TooManyInFlightError(
             f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
         )
+    job.in_flight_shard = shard  # the insert's trigger counts the job in this shard
     db.add(job)
     try:
         db.commit()  # accepted means durable: the row exists before we answer
@@ -91,16 +94,6 @@ def _replay(db: Session, user: Principal, key: str, body_hash: str) -> Job | Non
             "This Idempotency-Key was used with a different request body."
         )
     return job
-
-
-def _lock_and_count_in_flight(db: Session, user_id: int) -> int:
-    """The user's jobs in flight, read under a lock on the user's row.
-
-    The lock serialises one user's concurrent requests, so two cannot both pass the
-    limit. The count is kept on the row by triggers: reading it costs the same at 2 or
-    100,000 jobs in flight.
-    """
-    return db.scalar(select(User.in_flight).where(User.id == user_id).with_for_update()) or 0
 
 
 def request_uploads(

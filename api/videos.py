@@ -99,8 +99,8 @@ def _document(*statuses: int):  # type: ignore[no-untyped-def]
 
 
 @blp.route("/generate", methods=["POST"])
-@blp.arguments(IdempotencyHeader, location="headers")
-@blp.arguments(GenerateRequest)
+@blp.arguments(IdempotencyHeader(), location="headers")
+@blp.arguments(GenerateRequest())
 @blp.response(202, JobSchema, description="Accepted: the job is stored")
 @blp.alt_response(200, schema=JobSchema, description="A retry with the same Idempotency-Key")
 @_document(400, 403, 404, 409, 413, 415, 422, 429)

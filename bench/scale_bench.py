@@ -23,6 +23,7 @@ from typing import Any
 import redis
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bench import load
 from bench.api_bench import combine
@@ -42,8 +43,9 @@ from bench.scale_probe import (
 from bench.scale_report import figures
 from bench.scale_seed import finish_oldest_in_flight, in_flight_for, seed_history
 from bench.stack import Stack, free_port, wait_http
-from models.accounts import User, ensure_user, issue_key
+from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory, utcnow
+from models.in_flight import count_in_flight
 from models.jobs import Job
 from models.tiers import TIERS
 from tests.chaos.services import Proc
@@ -234,8 +236,8 @@ def _alternate(sides: list[Side], what: str, rounds: int, seconds: float, connec
 
 def _make_room(side: Side) -> None:
     """Room under the tier's in-flight cap for generate: the oldest in-flight jobs finished."""
-    with side.engine.connect() as conn:
-        in_flight = conn.scalar(select(User.in_flight).where(User.id == USER_ID)) or 0
+    with Session(side.engine) as session:
+        in_flight = count_in_flight(session, USER_ID)
     finish = headroom_to_make(TIERS[TIER].max_in_flight, in_flight, GENERATE_HEADROOM)
     if finish:
         in_flight = finish_oldest_in_flight(side.engine, USER_ID, finish)

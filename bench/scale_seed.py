@@ -4,7 +4,7 @@ The rows look like the API's and the workers' own: the catalogue's providers, mo
 and prices in a weighted mix, mostly completed (with our stored copy), some failed or
 canceled, created over months with ids rising with created_at, and the newest ones still
 in flight (phase polling, a PiAPI task id and a poll token, the next poll due within the
-next minutes). Migration 0004's triggers keep users.in_flight by row; seeding bypasses
+next minutes). Migration 0012's triggers keep the in-flight shards by row; seeding bypasses
 them (one counter update per row would queue 100,000 versions of one row) and recounts
 the user's in-flight jobs afterwards, so the counter matches the rows as the triggers keep it.
 """
@@ -177,11 +177,25 @@ _PLAIN_INDEXES = text(
     " AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conname = i.indexname)"
 )
 
-RECOUNT = text(
-    "UPDATE users SET in_flight = (SELECT count(*) FROM video_generations"
-    " WHERE video_generations.user_id = users.id AND status = 'processing')"
-    " WHERE id = :user_id RETURNING in_flight"
+# The user's in-flight counts, as the API's requests would have left them (migration
+# 0012's shards): the jobs spread over the shards, each shard counting its own.
+_RECOUNT = (
+    "UPDATE video_generations SET in_flight_shard = id % 16"
+    " WHERE user_id = :user_id AND status = 'processing'",
+    "INSERT INTO user_in_flight_shards (user_id, shard, count)"
+    " SELECT :user_id, s, 0 FROM generate_series(0, 15) AS s ON CONFLICT DO NOTHING",
+    "UPDATE user_in_flight_shards AS sh SET count = (SELECT count(*) FROM video_generations"
+    " AS j WHERE j.user_id = sh.user_id AND j.status = 'processing'"
+    " AND j.in_flight_shard = sh.shard) WHERE sh.user_id = :user_id",
 )
+_SUM = text("SELECT coalesce(sum(count), 0) FROM user_in_flight_shards WHERE user_id = :user_id")
+
+
+def recount(conn: Connection, user_id: int) -> int:
+    """Set the user's in-flight shards from the rows (seeding bypasses the triggers)."""
+    for statement in _RECOUNT:
+        conn.execute(text(statement), {"user_id": user_id})
+    return int(conn.execute(_SUM, {"user_id": user_id}).scalar_one())
 
 
 def seed_history(
@@ -243,7 +257,7 @@ def seed_history(
                 " (SELECT max(id) FROM video_generations))"
             )
         )
-        counted = conn.execute(RECOUNT, {"user_id": user_id}).scalar_one()
+        counted = recount(conn, user_id)
         by_status = {
             str(status): int(count)
             for status, count in conn.execute(
@@ -269,7 +283,7 @@ def finish_oldest_in_flight(engine: Engine, user_id: int, count: int) -> int:
             ),
             {"user_id": user_id, "count": count},
         )
-        return int(conn.execute(RECOUNT, {"user_id": user_id}).scalar_one())
+        return recount(conn, user_id)
 
 
 def _variant_table(conn: Connection) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.db import Base, utcnow
+from models.in_flight import create_shards
 
 KEY_PREFIX = "vgk_"
 
@@ -26,9 +27,6 @@ class User(Base):
     # Signs outgoing webhooks (Standard Webhooks: "whsec_" + base64 of 32 random bytes).
     webhook_secret: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Jobs with status processing, kept by database triggers (migration 0004): read it,
-    # never write it.
-    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiKey(Base):
@@ -68,14 +66,16 @@ def _hash(key: str) -> str:
 
 
 def ensure_user(session: Session, user_id: int, tier: str) -> User:
-    """The user with this id, created (or moved to this tier) as needed."""
+    """The user with this id, created with its in-flight counters or moved to this tier."""
     user = session.get(User, user_id)
     if user is None:
         user = User(id=user_id, tier=tier, webhook_secret=new_webhook_secret())
         session.add(user)
+        session.flush()
+        create_shards(session, user_id)
     else:
         user.tier = tier
-    session.flush()
+        session.flush()
     return user
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -163,6 +164,9 @@ class Job(Base):
     image_key: Mapped[str | None] = mapped_column(Text)
     end_image_upload_id: Mapped[str | None] = mapped_column(String(28))
     end_image_key: Mapped[str | None] = mapped_column(Text)
+    # Which of the user's in-flight counters counts this job while it is processing
+    # (models/in_flight.py); set by the API when it accepts the job.
+    in_flight_shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     __table_args__ = (
         # The library's order, alone and after each of its filters (migration 0006).

@@ -53,7 +53,8 @@ def committed_sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """Sessions that really commit, for tests with several threads; the table is emptied after."""
     yield make_session_factory(engine)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE video_generations, users, api_keys RESTART IDENTITY CASCADE"))
+        tables = "video_generations, users, api_keys, user_in_flight_shards"
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

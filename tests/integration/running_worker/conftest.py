@@ -90,7 +90,8 @@ def worker_sessions(worker_engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield make_session_factory(worker_engine)
     # Worker tests commit for real; leave the table empty for the next one.
     with worker_engine.begin() as conn:
-        conn.execute(text("TRUNCATE video_generations, users, api_keys RESTART IDENTITY CASCADE"))
+        tables = "video_generations, users, api_keys, user_in_flight_shards"
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="session")
