@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import jobs
+from models import create_outcome, jobs
 from models.accounts import ensure_user
 from models.db import make_engine, make_session_factory, utcnow
 from models.in_flight import SHARDS, InFlightShard, count_in_flight
@@ -114,11 +114,16 @@ def exercise(factory: sessionmaker[Session]) -> None:
             .values(deadline_at=utcnow() - dt.timedelta(seconds=1))
         )
         assert len(jobs.expire_overdue(s, now=utcnow())) == 2
-        assert jobs.claim_for_submit(s, ids[5])
+        attempt = jobs.claim_for_submit(s, ids[5])
+        assert attempt is not None
+        assert create_outcome.mark_create_sent(s, ids[5], attempt=attempt)
         s.execute(
             update(Job)
             .where(Job.id == ids[5])
-            .values(submitting_since=utcnow() - dt.timedelta(hours=1))
+            .values(
+                submitting_since=utcnow() - dt.timedelta(hours=1),
+                create_sent_at=utcnow() - dt.timedelta(hours=1),
+            )
         )
         assert jobs.fail_stuck_submissions(s, older_than=utcnow(), now=utcnow()) == [ids[5]]
     assert counted(factory, 71) == (1, 1)
@@ -170,8 +175,11 @@ def _alembic(conn: sa.Connection, action: str, revision: str) -> None:
 
 def _migrate_there_and_back(engine: Engine) -> None:
     """Jobs made before 0012 are counted by it, and again by its downgrade."""
-    with engine.begin() as conn:
+    # Alembic owns its connection's transactions: migrations built CONCURRENTLY (0006,
+    # 0009) need to step out of one.
+    with engine.connect() as conn:
         _alembic(conn, "upgrade", BEFORE)
+    with engine.begin() as conn:
         for user_id in (5, 6):
             conn.execute(
                 text(
@@ -203,8 +211,9 @@ def _migrate_there_and_back(engine: Engine) -> None:
         shards_of_6 = s.scalar(select(func.count()).where(InFlightShard.user_id == 6))
         assert shards_of_6 == SHARDS
 
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         _alembic(conn, "downgrade", BEFORE)
+    with engine.begin() as conn:
         kept = dict(conn.execute(text("SELECT id, in_flight FROM users")).all())
         assert kept == {5: SHARDS + 3, 6: 0}
         conn.execute(text("UPDATE video_generations SET status = 'canceled' WHERE user_id = 5"))
