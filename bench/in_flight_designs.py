@@ -1,14 +1,14 @@
 """One tenant's accept transactions from N threads on a durable Postgres, per in-flight design.
 
-The comparison behind migration 0012, at the database alone (no HTTP, no Python web
+The comparison behind migration 0010, at the database alone (no HTTP, no Python web
 stack): `python -m bench.in_flight_designs OLD_CHECKOUT` where OLD_CHECKOUT holds a
-commit from before 0012 (`git archive dde2ddb | tar -x -C /tmp/before`), for the
+commit from before 0010 (`git archive dde2ddb | tar -x -C /tmp/before`), for the
 users.in_flight schema. Each design runs in turn, in alternating rounds:
 
 - insert: the job's INSERT and COMMIT alone, nothing counted (its insert trigger dropped).
 - baseline-app: bench/baseline_app.py's INSERT: counted by the trigger, all in shard 0.
 - users-row (0004): SELECT users.in_flight FOR UPDATE; INSERT (trigger +1 on users); COMMIT.
-- shards (0012): lock a shard with room, SKIP LOCKED (else wait for one); INSERT; COMMIT.
+- shards (0010): lock a shard with room, SKIP LOCKED (else wait for one); INSERT; COMMIT.
 - async-counter: SET LOCAL synchronous_commit = off; conditional UPDATE +1 of one counter
   row; COMMIT (no wait for the disk); INSERT (no insert trigger); COMMIT.
 """

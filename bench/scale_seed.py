@@ -4,7 +4,7 @@ The rows look like the API's and the workers' own: the catalogue's providers, mo
 and prices in a weighted mix, mostly completed (with our stored copy), some failed or
 canceled, created over months with ids rising with created_at, and the newest ones still
 in flight (phase polling, a PiAPI task id and a poll token, the next poll due within the
-next minutes). Migration 0012's triggers keep the in-flight shards by row; seeding bypasses
+next minutes). Migration 0010's triggers keep the in-flight shards by row; seeding bypasses
 them (one counter update per row would queue 100,000 versions of one row) and recounts
 the user's in-flight jobs afterwards, so the counter matches the rows as the triggers keep it.
 """
@@ -178,7 +178,7 @@ _PLAIN_INDEXES = text(
 )
 
 # The user's in-flight counts, as the API's requests would have left them (migration
-# 0012's shards): the jobs spread over the shards, each shard counting its own.
+# 0010's shards): the jobs spread over the shards, each shard counting its own.
 _RECOUNT = (
     "UPDATE video_generations SET in_flight_shard = id % 16"
     " WHERE user_id = :user_id AND status = 'processing'",

@@ -1,7 +1,7 @@
 """Each user's jobs in flight, counted in shards so one tenant's requests do not queue.
 
 A user's count lives in SHARDS rows of user_in_flight_shards; a processing job is
-counted in the shard its `in_flight_shard` names. Database triggers (migration 0012)
+counted in the shard its `in_flight_shard` names. Database triggers (migration 0010)
 keep the counts, in the same transaction as every change of a job's status, whichever
 code (or person) makes it: read them, never write them.
 

@@ -157,7 +157,7 @@ class Job(Base):
     options: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
     # What PiAPI charged (meta.usage.consume), recorded when the task ends.
     charged_usd: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
-    # Images from POST /api/uploads (migration 0010): the upload (a foreign key to uploads
+    # Images from POST /api/uploads (migration 0008): the upload (a foreign key to uploads
     # on Postgres) and its storage key. The URL PiAPI gets is made from the key when the
     # task is created, so it is fresh.
     image_upload_id: Mapped[str | None] = mapped_column(String(28))

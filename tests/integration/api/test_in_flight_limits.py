@@ -258,7 +258,7 @@ def test_a_user_made_without_its_shards_gets_them_at_its_first_request(
     make_client, session_factory
 ) -> None:
     client = make_client(user_id=43, tier="free")
-    with session_factory.begin() as s:  # as if made by hand in SQL, before migration 0012
+    with session_factory.begin() as s:  # as if made by hand in SQL, before migration 0010
         s.execute(delete(InFlightShard).where(InFlightShard.user_id == 43))
 
     got = [client.post("/api/video/generate", json=SPEC_T2V).status_code for _ in range(3)]

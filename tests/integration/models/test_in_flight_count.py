@@ -23,9 +23,9 @@ from tests.stack import ROOT, fresh_database
 
 pytestmark = pytest.mark.integration
 
-BEFORE = "0012-1"  # the schema this revision migrates from, whatever it is re-chained to
+BEFORE = "0010-1"  # the schema this revision migrates from, whatever it is re-chained to
 
-# A row as the migrations before 0012 knew it: the columns without defaults.
+# A row as the migrations before 0010 knew it: the columns without defaults.
 JOB_COLUMNS = {
     "provider": "piapi_hunyuan_fast",
     "model_name": "hunyuan-fast",
@@ -174,9 +174,9 @@ def _alembic(conn: sa.Connection, action: str, revision: str) -> None:
 
 
 def _migrate_there_and_back(engine: Engine) -> None:
-    """Jobs made before 0012 are counted by it, and again by its downgrade."""
+    """Jobs made before 0010 are counted by it, and again by its downgrade."""
     # Alembic owns its connection's transactions: migrations built CONCURRENTLY (0006,
-    # 0009) need to step out of one.
+    # 0007) need to step out of one.
     with engine.connect() as conn:
         _alembic(conn, "upgrade", BEFORE)
     with engine.begin() as conn:

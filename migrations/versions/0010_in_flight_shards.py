@@ -8,16 +8,16 @@ one row with room per request. Triggers keep the rows, as 0004's kept the column
 Processing jobs are spread round-robin over their user's shards, which fits the
 quotas of any limit at least their number.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-27
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

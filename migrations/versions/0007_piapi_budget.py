@@ -8,7 +8,7 @@ whatever the history; without the setting they are kept but never read.
 On Postgres the indexes are built CONCURRENTLY (as in 0006), so a big table keeps taking
 writes while they build; an index left invalid by an interrupted build is built again.
 
-Revision ID: 0009
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-27
 """
@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

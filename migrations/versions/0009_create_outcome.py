@@ -9,16 +9,16 @@ create's outcome was in doubt and when PiAPI's callback adopted its task. The ne
 Jobs claimed by the previous code have no mark: they are treated as sent (in doubt),
 never handed back, since their create may have left.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

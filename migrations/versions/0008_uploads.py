@@ -8,8 +8,8 @@ and blocks no writes: the indexes the sweeper asks through are built CONCURRENTL
 0006's are) and the constraints are validated. SQLite (the embedded stack) gets the
 columns and indexes without the foreign keys: adding one there means copying the table.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -18,8 +18,8 @@ from contextlib import AbstractContextManager, nullcontext
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
