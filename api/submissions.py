@@ -195,6 +195,9 @@ def new_job(
         created_at=now,
         updated_at=now,
         deadline_at=now + dt.timedelta(seconds=deadline_s),
+        # Without the request's own deadline, the model's counts from the job's start
+        # (models/jobs.claim_for_submit): a job waiting for a PiAPI slot keeps it.
+        run_deadline_s=None if req.get("deadline_seconds") else model.deadline_s,
         image_upload_id=_upload_part(images, FIRST_FRAME, "id"),
         image_key=_upload_part(images, FIRST_FRAME, "key"),
         end_image_upload_id=_upload_part(images, LAST_FRAME, "id"),

@@ -24,7 +24,9 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    and_,
     func,
+    not_,
     select,
     text,
     update,
@@ -139,6 +141,10 @@ class Job(Base):
     doubted_at: Mapped[dt.datetime | None]
     adopted_at: Mapped[dt.datetime | None]
     deadline_at: Mapped[dt.datetime]
+    # The model's run time allowance, when the request gave no deadline_seconds: the
+    # deadline then counts from the job's first claim, so waiting for a PiAPI slot (under
+    # PIAPI_MAX_CONCURRENT_TASKS) does not use it up. Null: deadline_at bounds the whole job.
+    run_deadline_s: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     provider_response: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
     # Idempotency-Key of the request that created the job, and a hash of its body.
@@ -175,6 +181,13 @@ class Job(Base):
             for name, columns in LIBRARY_INDEXES.items()
         ),
         Index("ix_video_generations_phase_next_poll", "phase", "next_poll_at"),
+        # The sweeper's deadline pass reads only unfinished jobs (migration 0011).
+        Index(
+            "ix_video_generations_open_deadline",
+            "deadline_at",
+            postgresql_where=text("phase <> 'done'"),
+            sqlite_where=text("phase <> 'done'"),
+        ),
         Index("ix_video_generations_storage_due", "storage_state", "storage_due_at"),
         # The sweeper asks, per upload, whether a job still uses it.
         *(
@@ -221,21 +234,32 @@ def claim_for_submit(session: Session, job_id: int) -> int | None:
     """queued -> submitting, at most once: the claim's attempt number, or None if not claimed.
 
     The job keeps its hook token from its first claim on; the create is not marked sent.
+    At a job's first claim, a model's run allowance (run_deadline_s) starts: the deadline
+    moves to now plus it, if that is later.
     """
-    return session.execute(
+    now = utcnow()
+    claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.phase == Phase.QUEUED)
         .values(
             phase=Phase.SUBMITTING,
-            submitting_since=utcnow(),
+            submitting_since=now,
             submit_attempts=Job.submit_attempts + 1,
             create_sent_at=None,
             hook_token=func.coalesce(Job.hook_token, new_hook_token()),
-            updated_at=utcnow(),
+            updated_at=now,
         )
-        .returning(Job.submit_attempts)
+        .returning(Job.submit_attempts, Job.run_deadline_s, Job.deadline_at)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    ).one_or_none()
+    if claimed is None:
+        return None
+    attempt, run_s, deadline_at = claimed
+    if attempt == 1 and run_s is not None:
+        starts_at = now + dt.timedelta(seconds=run_s)
+        if starts_at > deadline_at:
+            _transition(session, job_id, Job.phase == Phase.SUBMITTING, deadline_at=starts_at)
+    return int(attempt)
 
 
 def release_claim(session: Session, job_id: int, *, retry_at: dt.datetime) -> bool:
@@ -385,10 +409,17 @@ def _note_failed(session: Session, rows: Any, now: dt.datetime) -> None:
 
 
 def expire_overdue(session: Session, *, now: dt.datetime) -> list[tuple[int, str | None]]:
-    """Fail every unfinished job past its deadline with `timeout`: (id, PiAPI task id)."""
+    """Fail every unfinished job past its deadline with `timeout`: (id, PiAPI task id).
+
+    A job that has never been claimed and whose deadline is its model's run allowance
+    (run_deadline_s) is waiting for a PiAPI slot: its allowance has not started yet.
+    """
+    waiting = and_(
+        Job.phase == Phase.QUEUED, Job.submit_attempts == 0, Job.run_deadline_s.is_not(None)
+    )
     rows = session.execute(
         update(Job)
-        .where(Job.phase != Phase.DONE, Job.deadline_at < now)
+        .where(Job.phase != Phase.DONE, Job.deadline_at < now, not_(waiting))
         .values(
             status=Status.FAILED,
             phase=Phase.DONE,

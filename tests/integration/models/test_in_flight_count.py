@@ -111,7 +111,8 @@ def exercise(factory: sessionmaker[Session]) -> None:
         s.execute(
             update(Job)
             .where(Job.id.in_(ids[3:5]))
-            .values(deadline_at=utcnow() - dt.timedelta(seconds=1))
+            # past the request's own deadline (a model's allowance starts at the claim)
+            .values(deadline_at=utcnow() - dt.timedelta(seconds=1), run_deadline_s=None)
         )
         assert len(jobs.expire_overdue(s, now=utcnow())) == 2
         attempt = jobs.claim_for_submit(s, ids[5])

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
+from tests.bodies import SPEC_T2V
 
 
 def _submit(session, job_id: int, token: uuid.UUID) -> bool:
@@ -134,6 +135,7 @@ def test_every_ending_is_counted_once_after_its_commit(session_factory, make_job
     with session_factory.begin() as s:
         jobs.claim_for_submit(s, stuck)
         s.get(Job, overdue).deadline_at = now - dt.timedelta(seconds=1)
+        s.get(Job, overdue).run_deadline_s = None  # the request's own deadline: it counts
         # The worker died mid-call: its create left an hour ago.
         s.get(Job, stuck).submitting_since = now - dt.timedelta(hours=1)
         s.get(Job, stuck).create_sent_at = now - dt.timedelta(hours=1)
@@ -157,3 +159,46 @@ def test_every_ending_is_counted_once_after_its_commit(session_factory, make_job
     assert _finished_count(Status.COMPLETED, provider) - completed == 1
     assert _finished_count(Status.FAILED, provider) - failed == 2
     assert _finished_count(Status.CANCELED, provider) == canceled
+
+
+# -- A model's run allowance starts with the job ----------------------------------------
+
+
+def test_a_job_waiting_for_its_start_keeps_its_models_allowance(session_factory, make_job) -> None:
+    # Accepted an hour ago and never claimed (waiting for a PiAPI slot, say): the model's
+    # 15 minutes have not started, so the sweeper's deadline pass leaves it.
+    long_ago = utcnow() - dt.timedelta(hours=1)
+    job_id = make_job(created_at=long_ago, deadline_at=long_ago + dt.timedelta(minutes=15))
+    with session_factory.begin() as s:
+        assert s.get(Job, job_id).run_deadline_s == 15 * 60  # the spec's body: Hunyuan
+        assert jobs.expire_overdue(s, now=utcnow()) == []
+
+    with session_factory.begin() as s:
+        assert jobs.claim_for_submit(s, job_id) == 1
+    with session_factory() as s:
+        deadline = s.get(Job, job_id).deadline_at
+    assert utcnow() + dt.timedelta(minutes=14) < deadline <= utcnow() + dt.timedelta(minutes=15)
+
+
+def test_the_requests_own_deadline_counts_the_wait_too(session_factory, make_job) -> None:
+    long_ago = utcnow() - dt.timedelta(hours=1)
+    job_id = make_job(
+        {**SPEC_T2V, "deadline_seconds": 600},
+        created_at=long_ago,
+        deadline_at=long_ago + dt.timedelta(seconds=600),
+    )
+    with session_factory.begin() as s:
+        assert s.get(Job, job_id).run_deadline_s is None
+        assert [job for job, _ in jobs.expire_overdue(s, now=utcnow())] == [job_id]
+
+
+def test_only_the_first_claim_starts_the_allowance(session_factory, make_job) -> None:
+    job_id = make_job()
+    with session_factory.begin() as s:
+        assert jobs.claim_for_submit(s, job_id) == 1
+        first = s.get(Job, job_id).deadline_at
+        assert jobs.release_claim(s, job_id, retry_at=utcnow())
+    with session_factory.begin() as s:  # PiAPI refused the create; the retry is claimed
+        assert jobs.claim_for_submit(s, job_id) == 2
+    with session_factory() as s:
+        assert s.get(Job, job_id).deadline_at == first  # a refused start buys no more time

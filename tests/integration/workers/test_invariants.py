@@ -292,7 +292,7 @@ def test_overdue_poll_gets_a_new_chain(session_factory, make_job) -> None:
 
 
 def test_deadline_fails_the_job_with_timeout(session_factory, make_job) -> None:
-    job_id = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1))
+    job_id = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1), run_deadline_s=None)
     policy = SweepPolicy.from_settings(DEFAULTS)
     report = sweep(session_factory, policy=policy, messages=RecordingMessages())
     assert report.timed_out == [job_id]

@@ -94,7 +94,9 @@ def test_an_overdue_poll_gets_a_new_chain_and_the_old_one_is_dead(
 
 
 def test_jobs_past_their_deadline_fail_with_timeout(session_factory, make_job) -> None:
-    queued = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1))
+    # The request's own deadline counts the wait (run_deadline_s None); a model's does not.
+    queued = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1), run_deadline_s=None)
+    waiting = make_job(deadline_at=utcnow() - dt.timedelta(seconds=1))
     polling, _ = _polling(session_factory, make_job, next_poll_in_s=30)
     with session_factory.begin() as s:
         s.get(Job, polling).deadline_at = utcnow() - dt.timedelta(seconds=1)
@@ -108,6 +110,7 @@ def test_jobs_past_their_deadline_fail_with_timeout(session_factory, make_job) -
     assert (submits, polls) == ([], [])
     with session_factory() as s:
         assert s.get(Job, queued).error_code == "timeout"
+        assert s.get(Job, waiting).status is Status.PROCESSING  # its allowance has not begun
         assert s.get(Job, finished).status is Status.COMPLETED  # terminal is final
 
 
