@@ -14,12 +14,14 @@ between the schemas and the code around them:
 - a nullable reference is `allOf: [$ref]` with `nullable`, which generators read as
   "that type or null" (apispec writes an anyOf with an empty object);
 - every 401 says it carries WWW-Authenticate, every 429 and 503 Retry-After;
+- a body with a field named like a path parameter ({video_id}) links to those operations;
 - components nothing refers to any more are dropped.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -91,6 +93,7 @@ def exact(spec: dict[str, Any]) -> dict[str, Any]:
     _name_enums(spec)
     _require_response_fields(spec)
     _document_headers(spec)
+    _link_by_path_parameters(spec)
     _drop_unused(spec)
     return spec
 
@@ -175,7 +178,7 @@ def _name_enums(spec: dict[str, Any]) -> None:
         name = ENUM_NAMES.get(key) or pascal(prop or "choice")
         while name in schemas:
             name += "Choice"
-        schemas[name] = {"type": "string", "enum": order}
+        schemas[name] = {"type": "string", "enum": order, **_variable_names(name, order)}
         named[key] = name
 
     def use_component(node: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +192,15 @@ def _name_enums(spec: dict[str, Any]) -> None:
     components = {name: schemas.pop(name) for name in list(schemas) if name not in named.values()}
     spec.update(_transform({k: v for k, v in spec.items() if k != "components"}, use_component))
     schemas.update(_transform(components, use_component))
+
+
+def _variable_names(name: str, values: list[str]) -> dict[str, Any]:
+    # Generators name enum members after their values, and "16:9" after its position
+    # (VALUE_0): give those a name that says the value, ASPECT_RATIO_16_9.
+    if all(value[:1].isalpha() for value in values):
+        return {}
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+    return {"x-enum-varnames": [prefix + "_" + re.sub(r"\W", "_", v).upper() for v in values]}
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -247,6 +259,35 @@ def _document_headers(spec: dict[str, Any]) -> None:
         for status, response in operation.get("responses", {}).items():
             if status in HEADERS and "$ref" not in response:
                 response.setdefault("headers", {}).update(copy.deepcopy(HEADERS[status]))
+
+
+def _link_by_path_parameters(spec: dict[str, Any]) -> None:
+    """A 2xx body with a field named like a path parameter links to the operations it names.
+
+    A job's body (video_id) links to its status, cancel and delete: clients and tools
+    (schemathesis' stateful phase) learn which calls follow which.
+    """
+    schemas = spec["components"]["schemas"]
+    targets: dict[str, list[tuple[str, str]]] = {}
+    for path, item in spec.get("paths", {}).items():
+        for method in item:
+            if method != "parameters":
+                for name in re.findall(r"{(\w+)}", path):
+                    targets.setdefault(name, []).append((path, method))
+    for operation in _operations(spec):
+        for status, response in operation.get("responses", {}).items():
+            body = response.get("content", {}).get("application/json", {}).get("schema", {})
+            ref = body.get("$ref", "").removeprefix(REF)
+            if not status.startswith("2") or ref not in schemas:
+                continue
+            fields = schemas[ref].get("properties", {})
+            for name in (n for n in targets if n in fields):
+                for path, method in targets[name]:
+                    pointer = path.replace("~", "~0").replace("/", "~1")
+                    response.setdefault("links", {})[pascal(f"{method} {path}")] = {
+                        "operationRef": f"#/paths/{pointer}/{method}",
+                        "parameters": {name: f"$response.body#/{name}"},
+                    }
 
 
 def _drop_unused(spec: dict[str, Any]) -> None:
