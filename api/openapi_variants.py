@@ -12,7 +12,9 @@ a body the document accepts is one the server accepts, and the other way round:
 - `options` is the provider's own object for that mode (exact types, ranges, choices and
   required options); the automatic choice takes none, since which provider runs depends
   on the duration;
-- `script` is at most what the provider's prompt limit leaves room for.
+- `script` is at most what the provider's prompt limit leaves room for;
+- a last frame given as an upload (`end_image_upload_id`, once uploads exist) only where
+  the provider's options for the mode take one, and not beside that option.
 
 Everything else comes from the marshmallow schema as apispec rendered it, so a new field
 appears in every variant without touching this module.
@@ -35,6 +37,9 @@ REF = "#/components/schemas/"
 # The fields that carry the image of image-to-video, in the order their variants are listed.
 # A body names exactly one of those the request schema has.
 IMAGE_SOURCES = ("image_url", "image_upload_id")
+# Fields that stand for an option (an uploaded last frame for the option's URL): allowed only
+# where the provider's options for the mode have it, and not beside it.
+STANDS_FOR_OPTION = {"end_image_upload_id": "end_image_url"}
 NULL_ONLY = {"nullable": True, "enum": [None]}
 
 _OPTION_TYPES: dict[OptionKind, dict[str, Any]] = {
@@ -120,6 +125,7 @@ def _variant(
         properties["options"] = options_ref
         if options_required:
             required.append("options")
+    _options_stood_for(properties, model, mode)
     limits = [n for n in (max_script_chars(m) for m in runs_on) if n is not None]
     if limits:
         script = properties["script"]
@@ -130,14 +136,47 @@ def _variant(
     name = f"Generate{pascal(mode)}{image}{on}"
     where = "the automatic choice by duration" if model is None else f"{model.key} ({model.label})"
     what = f"{mode} on {where}" + (f", the image from {source}" if source else "")
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "description": what[0].upper() + what[1:] + ".",
         "properties": properties,
         "required": sorted(set(required), key=list(properties).index),
         "additionalProperties": False,
     }
+    not_both = [
+        _both(field, option)
+        for field, option in STANDS_FOR_OPTION.items()
+        if field in properties and "options" in properties and not _null_only(properties[field])
+    ]
+    if not_both:
+        schema["not"] = not_both[0] if len(not_both) == 1 else {"anyOf": not_both}
     return name, schema
+
+
+def _options_stood_for(properties: dict[str, Any], model: Model | None, mode: str) -> None:
+    takes = set() if model is None else {option.name for option in model.options_for(mode)}
+    for field, option in STANDS_FOR_OPTION.items():
+        if field in properties and option not in takes:
+            properties[field] = _absent_or_null(properties[field], f"{option} is not taken")
+
+
+def _null_only(prop: Mapping[str, Any]) -> bool:
+    return prop.get("enum") == [None]
+
+
+def _both(field: str, option: str) -> dict[str, Any]:
+    """Matches a body that sends field and options.<option>, neither null."""
+    return {
+        "required": [field, "options"],
+        "properties": {
+            field: {"type": "string"},
+            "options": {
+                "type": "object",
+                "required": [option],
+                "properties": {option: {"type": "string"}},
+            },
+        },
+    }
 
 
 def _not_null(prop: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,11 +186,13 @@ def _not_null(prop: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _absent_or_null(prop: Mapping[str, Any]) -> dict[str, Any] | None:
+def _absent_or_null(
+    prop: Mapping[str, Any], why: str = "only for image_to_video"
+) -> dict[str, Any] | None:
     # Null means "none" to the server; a field that may not be null may only be left out.
     if not prop.get("nullable"):
         return None
-    return {**NULL_ONLY, "description": "Null or absent: only for image_to_video."}
+    return {**NULL_ONLY, "description": f"Null or absent: {why}."}
 
 
 def _options(components: dict[str, Any], model: Model, mode: str) -> tuple[dict[str, Any], bool]:
