@@ -183,6 +183,9 @@ def _not_null(prop: Mapping[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in prop.items() if k not in ("nullable", "default")}
     if isinstance(kept.get("enum"), list):
         kept["enum"] = [v for v in kept["enum"] if v is not None]
+    if kept.get("type") == "string":
+        # The server asks whether an image was given, and "" is not one.
+        kept["minLength"] = max(1, kept.get("minLength", 0))
     return kept
 
 
