@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask, Response, g, request, send_from_directory
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import account, piapi_webhooks, uploads, videos
-from api.auth import install_auth
+from api import account, openapi_fields, piapi_webhooks, uploads, videos
+from api.auth import install_auth, install_webhook_secret
 from api.cli import register_cli
 from api.errors import JobsApi, register_error_handlers
 from api.health import install_readiness
@@ -68,6 +68,7 @@ def create_app(
         log_context.clear()
         log_context.bind(job_id=(request.view_args or {}).get("video_id"))
 
+    install_webhook_secret(app)  # before the body guards: no secret, no judging the body
     install_request_guards(app)
 
     @app.before_request
@@ -82,6 +83,7 @@ def create_app(
             db.close()  # anything not committed is rolled back here
 
     api = JobsApi(app)
+    openapi_fields.install(app, api)  # before any route: the {video_id} converter
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme(
         "webhookSecret",

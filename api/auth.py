@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +17,8 @@ from api.errors import APIError
 from models.accounts import authenticate
 
 # Routes that authenticate otherwise (PiAPI's shared secret) or are public documentation.
-PUBLIC = ("/api/openapi.json", "/api/docs", "/api/webhooks/")
+WEBHOOKS = "/api/webhooks/"
+PUBLIC = ("/api/openapi.json", "/api/docs", WEBHOOKS)
 
 
 class UnauthorizedError(APIError):
@@ -102,3 +104,21 @@ def install_auth(app: Flask, factory: sessionmaker[Session], *, cache_ttl_s: flo
             principal = Principal(user.id, user.tier)
             cache.put(presented, principal)
         g.principal = principal
+
+
+def install_webhook_secret(app: Flask) -> None:
+    """Require PiAPI's shared secret on /api/webhooks/ before anything reads the body.
+
+    Install it before the body guards: a caller without the secret learns nothing about
+    how we judge a body (and the OpenAPI document need not say what an unauthenticated
+    body may hold), it gets a 401.
+    """
+
+    @app.before_request
+    def _webhook_secret() -> None:
+        if not request.path.startswith(WEBHOOKS) or request.routing_exception is not None:
+            return
+        expected = app.extensions["settings"].piapi_webhook_secret
+        sent = request.headers.get("x-webhook-secret", "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise UnauthorizedError("Wrong or missing x-webhook-secret.")

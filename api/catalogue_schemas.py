@@ -12,9 +12,25 @@ from collections import defaultdict
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from providers.catalogue import CATALOGUE, Option, OptionKind, ProviderModel
+from models.tiers import TIERS
+from providers.catalogue import (
+    ASPECT_RATIOS,
+    BY_KEY,
+    CATALOGUE,
+    MODES,
+    DurationInput,
+    Option,
+    OptionKind,
+    PriceSource,
+    ProviderModel,
+)
+
+# Validators on a dumped field only say, in the OpenAPI document, which values it takes.
+_PROVIDER = validate.OneOf(list(BY_KEY))
+_MODE = validate.OneOf(MODES)
+_PRICE_SOURCE = validate.OneOf([s.value for s in PriceSource])
 
 _JSON_TYPES = {
     OptionKind.BOOL: {"type": "boolean"},
@@ -92,13 +108,14 @@ class SurchargeSchema(ma.Schema):
 class PriceSchema(ma.Schema):
     """A mode's price: base per clip or per per_s seconds, plus surcharges."""
 
-    unit = fields.String(metadata={"description": "clip, or seconds (per per_s seconds)"})
+    unit = fields.String(
+        validate=validate.OneOf(["clip", "seconds"]),
+        metadata={"description": "clip, or seconds (per per_s seconds)"},
+    )
     per_s = fields.Integer(allow_none=True)
     base_usd = fields.Float(allow_none=True, metadata={"description": "null: not published"})
     surcharges = fields.List(fields.Nested(SurchargeSchema))
-    source = fields.String(
-        metadata={"description": "published, spec, inferred, third_party or unpublished"}
-    )
+    source = fields.String(validate=_PRICE_SOURCE)
     estimate = fields.Boolean(metadata={"description": "true unless PiAPI or the spec states it"})
     note = fields.String()
 
@@ -121,7 +138,7 @@ class OptionSchema(ma.Schema):
     """One option a provider takes."""
 
     name = fields.String()
-    type = fields.String(metadata={"description": "bool, int, number, string, enum or url"})
+    type = fields.String(validate=validate.OneOf([k.value for k in OptionKind]))
     description = fields.String()
     default = fields.Raw(allow_none=True)
     required = fields.Boolean()
@@ -129,7 +146,7 @@ class OptionSchema(ma.Schema):
     maximum = fields.Float(allow_none=True)
     choices = fields.List(fields.String())
     max_length = fields.Integer(allow_none=True)
-    modes = fields.List(fields.String())
+    modes = fields.List(fields.String(validate=_MODE))
     piapi_field = fields.String(metadata={"description": "where PiAPI's input reads it"})
 
 
@@ -149,7 +166,7 @@ class ImageLimitsSchema(ma.Schema):
 class ProviderSchema(ma.Schema):
     """One entry of the catalogue, as this user may see it."""
 
-    provider = fields.String()
+    provider = fields.String(validate=_PROVIDER)
     label = fields.String()
     family = fields.String()
     piapi_model = fields.String()
@@ -159,7 +176,8 @@ class ProviderSchema(ma.Schema):
     )
     clip_lengths_s = fields.List(fields.Integer(), metadata={"description": "durations it makes"})
     duration_input = fields.String(
-        metadata={"description": "how the duration is sent: none, integer or seconds_string"}
+        validate=validate.OneOf([d.value for d in DurationInput]),
+        metadata={"description": "how the duration is sent"},
     )
     deadline_s = fields.Integer()
     typical_runtime_s = fields.Float(metadata={"description": "for the shortest clip"})
@@ -182,21 +200,21 @@ class ProvidersBody(ma.Schema):
 class QuoteSchema(ma.Schema):
     """What a generate request would run and cost, without making a job."""
 
-    provider = fields.String()
+    provider = fields.String(validate=_PROVIDER)
     model_name = fields.String()
     task_type = fields.String()
-    generation_mode = fields.String()
+    generation_mode = fields.String(validate=_MODE)
     requested_duration = fields.Integer()
     duration = fields.Integer(metadata={"description": "seconds of video it would make"})
-    aspect_ratio = fields.String()
+    aspect_ratio = fields.String(validate=validate.OneOf(ASPECT_RATIOS))
     options = fields.Dict(metadata={"description": "the provider's options, defaults filled in"})
     cost = fields.Float(allow_none=True, metadata={"description": "USD; null: not published"})
     cost_estimated = fields.Boolean()
-    price_source = fields.String()
+    price_source = fields.String(validate=_PRICE_SOURCE)
     notice = fields.String(allow_none=True)
     allowed = fields.Boolean(metadata={"description": "whether your tier may run it"})
     not_allowed_reason = fields.String(
         allow_none=True, metadata={"description": "why your tier may not (as generate's 403)"}
     )
-    tier = fields.String()
+    tier = fields.String(validate=validate.OneOf(list(TIERS)))
     price_cap_usd = fields.Float(allow_none=True)

@@ -14,6 +14,8 @@ from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.openapi_document import ExactSpec
+
 ERROR_CODES = {
     400: "bad_request",  # also "invalid_json" for an unparseable body
     401: "unauthorized",
@@ -62,7 +64,10 @@ class ErrorDetailSchema(ma.Schema):
     failing_fields = ma.fields.Dict(
         data_key="fields",
         keys=ma.fields.String(),
-        metadata={"description": "Failing fields and their messages (validation only)"},
+        metadata={
+            "description": "Failing fields and their messages; only where fields are to blame",
+            "x-optional": True,  # left out of the body otherwise (see api/openapi_document.py)
+        },
     )
 
 
@@ -81,9 +86,16 @@ def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None)
 
 
 class JobsApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, answering its own errors (parsing, 404, 405...) in our shape."""
+    """flask-smorest's Api, answering its own errors (parsing, 404, 405...) in our shape,
+    with the exact OpenAPI document (api/openapi_document.py)."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        super()._init_spec(**kwargs)
+        # flask-smorest makes a plain APISpec; ours renders the same state, then adds the
+        # rules between schemas. A subclass with no state of its own: the swap is safe.
+        self.spec.__class__ = ExactSpec
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         status = error.code or 500

@@ -9,7 +9,14 @@ from contextvars import ContextVar
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
+
+from models.jobs import Status
+from providers.catalogue import ASPECT_RATIOS, BY_KEY, MODES
+from providers.prompts import STYLE_PROMPTS
+
+# Validators on a dumped field only say, in the OpenAPI document, which values it takes.
+_STATUS = validate.OneOf([s.value for s in Status])
 
 
 class UTCDateTime(fields.DateTime):
@@ -103,18 +110,18 @@ class JobSchema(ma.Schema):
     """A video job as clients see it (status, generate and library bodies)."""
 
     video_id = fields.Function(lambda job: str(job.id), metadata={"type": "string"})
-    status = fields.String(metadata={"description": "processing, completed, failed or canceled"})
-    progress = fields.Integer()
-    generation_mode = fields.String()
-    provider = fields.String()
+    status = fields.String(validate=_STATUS)
+    progress = fields.Integer(metadata={"description": "0-100"})
+    generation_mode = fields.String(validate=validate.OneOf(MODES))
+    provider = fields.String(validate=validate.OneOf(list(BY_KEY)))
     model_name = fields.String()
     campaign_id = fields.Function(
         lambda job: None if job.campaign_id is None else str(job.campaign_id),
         metadata={"type": "string", "nullable": True},
     )
     script = fields.String()
-    style = fields.String()
-    aspect_ratio = fields.String()
+    style = fields.String(validate=validate.OneOf(sorted(STYLE_PROMPTS)))
+    aspect_ratio = fields.String(validate=validate.OneOf(ASPECT_RATIOS))
     image_url = fields.Function(
         _image_url,
         metadata={"type": "string", "nullable": True, "description": "the upload's, with one"},

@@ -28,7 +28,10 @@ MAX_ID = 2**31 - 1
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _MAX_US = (dt.datetime(9999, 12, 31, tzinfo=dt.UTC) - _EPOCH) // _MICROSECOND
-_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
+# What the OpenAPI document states: text outside it is a 422; text inside it that is not a
+# cursor for this query names no page (resume: a 404).
+PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CHARS}}}$"
+_ALPHABET = re.compile(PATTERN)
 
 
 class CursorError(ValueError):
@@ -61,7 +64,7 @@ def encode(cursor: Cursor) -> str:
 
 def decode(text: str) -> Cursor:
     """The cursor in text; CursorError for anything encode did not make."""
-    if not 0 < len(text) <= MAX_CHARS or not _ALPHABET.fullmatch(text):
+    if not _ALPHABET.fullmatch(text):
         raise CursorError("Not a cursor from this API.")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -77,3 +80,23 @@ def decode(text: str) -> Cursor:
     if not (0 <= micros <= _MAX_US and 0 < row_id <= MAX_ID and 1 < page <= MAX_ID):
         raise CursorError("Not a cursor from this API.")
     return Cursor(_EPOCH + micros * _MICROSECOND, row_id, page, query)
+
+
+def resume(text: str, query: Mapping[str, Any], page: int | None) -> Cursor:
+    """The cursor in text if it reads a page of this query; CursorError saying why otherwise.
+
+    A cursor names one page of one listing (these filters, this per_page), so `page`, when
+    sent beside it, must be the number of the page it names.
+    """
+    cursor = decode(text)
+    if cursor.query != fingerprint(query):
+        raise CursorError(
+            "This cursor was made with other filters or another per_page: send the same ones,"
+            " or start again without a cursor."
+        )
+    if page is not None and page != cursor.page:
+        raise CursorError(
+            f"This cursor reads page {cursor.page}: send it without page, or with"
+            f" page={cursor.page}."
+        )
+    return cursor

@@ -8,40 +8,22 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.catalogue_schemas import OptionsSchema
+from api.fields import NO_NUL, NOT_BLANK, DigitsInteger, FullMatch, HttpUrl
 from api.job_body import JobSchema, UTCDateTime
-from api.library_cursor import Cursor, CursorError
-from api.library_cursor import decode as decode_cursor
-from api.library_cursor import fingerprint as cursor_fingerprint
+from api.library_cursor import PATTERN as CURSOR_PATTERN
 from models.jobs import Status
 from models.library import COUNT_BOUND
-from models.webhooks import DEFAULT_EVENTS, EVENTS
+from models.tiers import TIERS
+from models.webhooks import DEFAULT_EVENTS, EVENTS, DeliveryState
 from providers.catalogue import ASPECT_RATIOS, BY_KEY, IMAGE_TO_VIDEO, MODES
+from providers.patterns import INT32_MAX
 from providers.prompts import DEFAULT_STYLE, STYLE_PROMPTS
 
 MAX_SCRIPT_CHARS = 4000
 MAX_DURATION_S = 600
-MAX_URL_CHARS = 2048
 MAX_UPLOAD_ID_CHARS = 64
 MIN_DEADLINE_S = 30
 MAX_DEADLINE_S = 24 * 3600
-INT32_MAX = 2**31 - 1
-# Postgres text cannot hold NUL: refuse it up front (a 422) rather than fail the INSERT (a 500).
-NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
-
-
-class DigitsInteger(fields.Integer):
-    """An integer sent as a JSON number or as a string of digits ("123", as in the spec)."""
-
-    default_error_messages = {"invalid": "Must be an integer or a string of digits."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, str):
-            if not value.isascii() or not value.isdigit() or len(value) > 10:
-                raise self.make_error("invalid")
-            value = int(value)
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class GenerateRequest(ma.Schema):
@@ -59,7 +41,7 @@ class GenerateRequest(ma.Schema):
     )
     generation_mode = fields.String(required=True, validate=validate.OneOf(MODES))
     script = fields.String(
-        required=True, validate=[validate.Length(min=1, max=MAX_SCRIPT_CHARS), NO_NUL]
+        required=True, validate=[validate.Length(min=1, max=MAX_SCRIPT_CHARS), NOT_BLANK]
     )
     style = fields.String(
         load_default=DEFAULT_STYLE, validate=validate.OneOf(sorted(STYLE_PROMPTS))
@@ -77,11 +59,9 @@ class GenerateRequest(ma.Schema):
         validate=validate.OneOf(list(BY_KEY)),
         metadata={"description": "Force a provider instead of the automatic choice."},
     )
-    image_url = fields.Url(
+    image_url = HttpUrl(
         load_default=None,
         allow_none=True,
-        schemes={"http", "https"},
-        validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "Image to animate; required for image_to_video."},
     )
     image_upload_id = fields.String(
@@ -106,15 +86,13 @@ class GenerateRequest(ma.Schema):
         allow_none=True,
         metadata={
             "description": "The provider's own options (GET /api/providers lists each "
-            "provider's); without `provider`, those of the automatic choice."
+            "provider's); only with `provider`."
         },
     )
 
-    webhook_url = fields.Url(
+    webhook_url = HttpUrl(
         load_default=None,
         allow_none=True,
-        schemes={"http", "https"},
-        validate=[validate.Length(max=MAX_URL_CHARS), NO_NUL],
         metadata={"description": "We POST the job's status body here (Standard Webhooks)."},
     )
     webhook_events = fields.List(
@@ -133,8 +111,6 @@ class GenerateRequest(ma.Schema):
 
     @ma.validates_schema
     def _image_matches_mode(self, data: dict[str, Any], **_: Any) -> None:
-        if not data.get("script", "x").strip():
-            raise ma.ValidationError("Must not be blank.", field_name="script")
         given = [name for name in ("image_url", "image_upload_id") if data.get(name)]
         if data.get("generation_mode") == IMAGE_TO_VIDEO:
             if not given:
@@ -153,20 +129,16 @@ class GenerateRequest(ma.Schema):
                     "Only allowed with generation_mode image_to_video.", field_name=name
                 )
 
-
-class CursorField(fields.String):
-    """A next_cursor from an earlier library page, decoded (a 422 if it is not one)."""
-
-    default_error_messages = {"invalid_cursor": "Not a cursor from this API."}
-
-    # Returns the decoded cursor, not the text: the view gets the position it names.
-    def _deserialize(  # type: ignore[override]
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> Cursor:
-        try:
-            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
-        except CursorError:
-            raise self.make_error("invalid_cursor") from None
+    @ma.validates_schema(pass_original=True)
+    def _options_need_a_provider(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # Which provider the automatic choice picks depends on the duration, and each takes
+        # its own options: options sent without a provider could not be described, or relied on.
+        if isinstance(original, dict) and "options" in original and data.get("provider") is None:
+            raise ma.ValidationError(
+                "Options need a provider: name one with `provider` (GET /api/providers lists"
+                " each one's options), or leave options out.",
+                field_name="options",
+            )
 
 
 class LibraryQuery(ma.Schema):
@@ -176,36 +148,25 @@ class LibraryQuery(ma.Schema):
         unknown = ma.EXCLUDE  # cache-busting parameters are harmless
 
     page = fields.Integer(
-        load_default=1,
         validate=validate.Range(min=1, max=100_000),
-        metadata={"description": "Page number (OFFSET paging, as in the spec); not with cursor."},
+        metadata={
+            "description": "Page number (OFFSET paging, as in the spec), default 1. With a"
+            " cursor, only the page it reads."
+        },
     )
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = CursorField(
+    cursor = fields.String(
+        validate=FullMatch(CURSOR_PATTERN, error="Not a cursor from this API."),
         metadata={
             "description": "A next_cursor from an earlier page: the page after it, at the cost"
-            " of page 1. Send the same filters and per_page as that page's request; not with"
-            " page."
+            " of page 1. Send the same filters and per_page as that page's request; a cursor"
+            " that reads no page of this query is a 404."
         },
     )
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     generation_mode = fields.String(validate=validate.OneOf(MODES))
     provider = fields.String(validate=validate.OneOf(list(BY_KEY)))
     campaign_id = DigitsInteger(strict=True, validate=validate.Range(min=0, max=INT32_MAX))
-
-    @ma.validates_schema(pass_original=True)
-    def _cursor_fits_the_query(self, data: dict[str, Any], original: Any, **_: Any) -> None:
-        cursor = data.get("cursor")
-        if cursor is None:
-            return
-        if "page" in original:
-            raise ma.ValidationError("Send either page or cursor, not both.", "cursor")
-        if cursor.query != cursor_fingerprint(data):
-            raise ma.ValidationError(
-                "This cursor was made with other filters or another per_page: send the same"
-                " ones, or start again without a cursor.",
-                "cursor",
-            )
 
 
 class LibraryPage(ma.Schema):
@@ -249,8 +210,8 @@ class DeliverySchema(ma.Schema):
     """One webhook event for a job, with every attempt to deliver it."""
 
     id = fields.String(metadata={"description": "The webhook-id header, stable across retries"})
-    event = fields.String()
-    state = fields.String(metadata={"description": "pending, delivered or failed"})
+    event = fields.String(validate=validate.OneOf(EVENTS))
+    state = fields.String(validate=validate.OneOf([s.value for s in DeliveryState]))
     attempts = fields.List(fields.Nested(AttemptSchema), attribute="attempt_list")
     next_attempt_at = UTCDateTime(allow_none=True)
     delivered_at = UTCDateTime(allow_none=True)
@@ -278,8 +239,8 @@ class JobDetailSchema(JobSchema):
 class AccountSchema(ma.Schema):
     """Who the key belongs to, what the tier allows, and the webhook signing secret."""
 
-    user_id = fields.Integer()
-    tier = fields.String()
+    user_id = fields.Function(lambda body: str(body["user_id"]), metadata={"type": "string"})
+    tier = fields.String(validate=validate.OneOf(list(TIERS)))
     price_cap_usd = fields.Float(allow_none=True)
     max_in_flight = fields.Integer()
     in_flight = fields.Integer()
@@ -302,6 +263,7 @@ class IdempotencyHeader(ma.Schema):
     idempotency_key = fields.String(
         data_key="Idempotency-Key",
         load_default=None,
-        validate=validate.Length(min=1, max=255),
+        # Printable ASCII without spaces at either end, which HTTP would strip anyway.
+        validate=[validate.Length(min=1, max=255), FullMatch(r"^[!-~](?:[ -~]*[!-~])?$")],
         metadata={"description": "Retrying with the same key returns the original job."},
     )

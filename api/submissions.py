@@ -40,6 +40,12 @@ class IdempotencyConflictError(APIError):
     status, code = 409, "conflict"
 
 
+class WebhookUrlRefusedError(APIError):
+    """A well-formed webhook_url we will not call: it does not resolve to a public address."""
+
+    status, code = 403, "webhook_url_refused"
+
+
 class TooManyInFlightError(APIError):
     status, code = 429, "rate_limited"
     retry_after_s = 30
@@ -227,4 +233,4 @@ def _check_webhook_url(url: str | None) -> None:
         if why == NON_PUBLIC:
             # The one refusal a developer meets with a receiver next to `make up`.
             message += " For a receiver on this machine, in development: WEBHOOK_ALLOW_PRIVATE=1."
-        raise InvalidRequestError(message, fields={"webhook_url": [message]})
+        raise WebhookUrlRefusedError(message, fields={"webhook_url": [message]})

@@ -16,11 +16,11 @@ from api.auth import current_user
 from api.catalogue_schemas import QuoteSchema
 from api.errors import APIError
 from api.job_body import JobSchema, job_view
-from api.library_cursor import Cursor
+from api.library_cursor import Cursor, CursorError
 from api.library_cursor import encode as encode_cursor
 from api.library_cursor import fingerprint as cursor_fingerprint
+from api.library_cursor import resume as resume_cursor
 from api.schemas import (
-    INT32_MAX,
     GenerateRequest,
     IdempotencyHeader,
     JobDetailSchema,
@@ -35,6 +35,7 @@ from models import library as library_reads
 from models.jobs import Job
 from models.tiers import TIERS
 from models.webhooks import WebhookAttempt, WebhookDelivery
+from providers.patterns import INT32_MAX
 from providers.selection import cap_refusal
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ COMMON_ERRORS = (401, 503)
 
 
 class JobNotFoundError(APIError):
+    status, code = 404, "not_found"
+
+
+class PageNotFoundError(APIError):
     status, code = 404, "not_found"
 
 
@@ -153,7 +158,7 @@ def quote(req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@blp.route("/status/<int:video_id>", methods=["GET"])
+@blp.route("/status/<digits:video_id>", methods=["GET"])
 @blp.response(200, JobDetailSchema)
 @_document(404)
 def status(video_id: int) -> JobDetail:
@@ -170,7 +175,7 @@ def status(video_id: int) -> JobDetail:
     )
 
 
-@blp.route("/<int:video_id>/cancel", methods=["POST"])
+@blp.route("/<digits:video_id>/cancel", methods=["POST"])
 @blp.response(200, JobSchema)
 @_document(404, 409)
 def cancel(video_id: int) -> Job:
@@ -196,7 +201,7 @@ def cancel(video_id: int) -> Job:
     return job
 
 
-@blp.route("/<int:video_id>", methods=["DELETE"])
+@blp.route("/<digits:video_id>", methods=["DELETE"])
 @blp.response(204, description="Deleted, with its stored files")
 @_document(404, 409)
 def delete(video_id: int) -> tuple[str, int]:
@@ -220,20 +225,21 @@ def delete(video_id: int) -> tuple[str, int]:
 @blp.route("/library", methods=["GET"])
 @blp.arguments(LibraryQuery, location="query")
 @blp.response(200, LibraryPage)
-@_document(422)
+@_document(404, 422)
 def library(query: dict[str, Any]) -> dict[str, Any]:
     """The user's videos, newest first, a page at a time (by page or cursor), optionally filtered.
 
     At most three statements whatever the history: the page, a count capped at COUNT_BOUND,
     and past the cap the planner's estimate.
     """
-    per_page, cursor = query["per_page"], query.get("cursor")
+    per_page, cursor = query["per_page"], _cursor(query)
     where = library_reads.conditions(current_user().id, query)
     if cursor is not None:
         page, offset = cursor.page, 0
         after = library_reads.Position(cursor.created_at, cursor.id)
     else:
-        page, offset, after = query["page"], (query["page"] - 1) * per_page, None
+        page = query.get("page", 1)
+        offset, after = (page - 1) * per_page, None
     # One row more than the page says whether there is a next page, without counting.
     rows = library_reads.read_page(g.db, where, after=after, offset=offset, limit=per_page + 1)
     videos, more = rows[:per_page], len(rows) > per_page
@@ -255,3 +261,14 @@ def library(query: dict[str, Any]) -> dict[str, Any]:
         "total_is_estimate": total.is_estimate,
         "next_cursor": next_cursor,
     }
+
+
+def _cursor(query: dict[str, Any]) -> Cursor | None:
+    # A cursor in the documented form that reads no page of this query names nothing: a 404,
+    # like a video id that names no video (the document cannot say which texts are cursors).
+    if (text := query.get("cursor")) is None:
+        return None
+    try:
+        return resume_cursor(text, query, query.get("page"))
+    except CursorError as exc:
+        raise PageNotFoundError(str(exc), fields={"cursor": [str(exc)]}) from None

@@ -155,7 +155,7 @@ class Settings:
             storage_url_ttl_s=int(env("STORAGE_URL_TTL_SECONDS", "3600")),
             storage_max_bytes=int(env("STORAGE_MAX_BYTES", str(2 * 1024**3))),
             storage_max_attempts=int(env("STORAGE_MAX_ATTEMPTS", "5")),
-            max_request_bytes=int(env("MAX_REQUEST_BYTES", str(64 * 1024))),
+            max_request_bytes=int(env("MAX_REQUEST_BYTES", str(128 * 1024))),
             upload_max_bytes=int(env("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))),
             upload_ttl_s=int(env("UPLOAD_TTL_SECONDS", "86400")),
             db_pool_size=int(env("DB_POOL_SIZE", "20")),

@@ -12,12 +12,12 @@ from typing import Any
 
 from providers.catalogue import BY_KEY, IMAGE_TO_VIDEO, ProviderModel
 from providers.image_probe import ImageFacts
-from providers.prompts import build_prompt
+from providers.prompts import build_prompt, max_script_chars
 from providers.selection import Selection, quote
 
 
 class PromptTooLongError(ValueError):
-    """The prompt this script makes is longer than the model takes; the message says by how much."""
+    """The script is too long for the model's prompt limit; the message says by how much."""
 
     field = "script"
 
@@ -76,13 +76,14 @@ def plan_job(
     model = chosen.model
     if images:
         _check_images(model, mode, images, options or {})
-    prompt = build_prompt(model, style=style, clip_s=chosen.clip_s, script=script)
-    limit = model.max_prompt_chars
-    if limit is not None and len(prompt) > limit:
+    limit = max_script_chars(model)
+    if limit is not None and len(script) > limit:
         raise PromptTooLongError(
-            f"{model.key} takes prompts of at most {limit} characters; with the style's "
-            f"sentence this script makes {len(prompt)}: shorten it by {len(prompt) - limit}."
+            f"{model.key} takes scripts of at most {limit} characters (prompts of at most "
+            f"{model.max_prompt_chars}, the style's sentence included); this one has "
+            f"{len(script)}: shorten it by {len(script) - limit}."
         )
+    prompt = build_prompt(model, style=style, clip_s=chosen.clip_s, script=script)
     notices = [chosen.spec.notice] if chosen.spec.notice else []
     ratio = model.aspect_ratio_for(aspect_ratio)
     if not chosen.spec.sends_aspect_ratio:

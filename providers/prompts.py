@@ -23,6 +23,23 @@ def build_prompt(model: ProviderModel, *, style: str, clip_s: int, script: str) 
     )
 
 
+def max_script_chars(model: ProviderModel) -> int | None:
+    """The longest script, as sent, whose prompt fits the model in every style and clip.
+
+    None where the model takes prompts of any length. The bound does not depend on the
+    request's style or on stripping, so one number (the OpenAPI document's maxLength for
+    the model) says what the model takes.
+    """
+    if model.max_prompt_chars is None:
+        return None
+    frame = max(
+        len(build_prompt(model, style=style, clip_s=clip_s, script=""))
+        for style in STYLE_PROMPTS
+        for clip_s in model.clip_lengths_s
+    )
+    return model.max_prompt_chars - frame
+
+
 def build_task_request(
     model: ProviderModel,
     *,

@@ -22,6 +22,8 @@ _DURATION_LADDER: tuple[tuple[int, str], ...] = (
     (60, "piapi_wanx_1.3b"),
     (10**9, "piapi_wanx_14b"),
 )
+# Every provider the automatic choice can pick, whatever the duration.
+AUTO_CHOICES: tuple[str, ...] = tuple(key for _, key in _DURATION_LADDER)
 
 
 class SelectionError(Exception):

@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from providers.patterns import MAX_URL_CHARS, is_http_url
 
 TEXT_TO_VIDEO = "text_to_video"
 IMAGE_TO_VIDEO = "image_to_video"
 MODES = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
 BOTH_MODES = frozenset(MODES)
 MAX_TEXT_CHARS = 2000
-MAX_URL_CHARS = 2048
 _PATH_PART = re.compile(r"([A-Za-z_]\w*)(?:\[(\d+)\])?")
 
 
@@ -126,17 +126,11 @@ def _enum(option: Option, value: Any) -> str:
 
 
 def _url(_option: Option, value: Any) -> str:
-    if not isinstance(value, str) or len(value) > MAX_URL_CHARS or "\x00" in value:
-        raise ValueError(f"Must be an http(s) URL of at most {MAX_URL_CHARS} characters.")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        host = None
-    if host is None or parts.scheme not in ("http", "https"):
-        raise ValueError("Must be an http(s) URL.")
-    if any(c.isspace() for c in value):
-        raise ValueError("Must be an http(s) URL without spaces.")
+    if not isinstance(value, str) or not is_http_url(value):
+        raise ValueError(
+            f"Must be an http(s) URL of at most {MAX_URL_CHARS} characters, with a host name"
+            " or IPv4 address and no spaces or credentials."
+        )
     return value
 
 

@@ -53,8 +53,8 @@ def _ids(pages: list[dict[str, Any]]) -> list[str]:
     return [v["video_id"] for page in pages for v in page["videos"]]
 
 
-def _refused_on(resp) -> list[str]:  # type: ignore[no-untyped-def]
-    assert resp.status_code == 422, resp.get_json()
+def _refused_on(resp, status: int = 422) -> list[str]:  # type: ignore[no-untyped-def]
+    assert resp.status_code == status, resp.get_json()
     return list(resp.get_json()["error"]["fields"])
 
 
@@ -113,19 +113,30 @@ def test_a_cursor_is_bound_to_its_filters_and_page_size(client, make_job) -> Non
         {"per_page": 3, "status": "failed"},
         {"per_page": 2, "status": "completed"},
         {"per_page": 2, "status": "failed", "provider": "piapi_luma"},
-        {"per_page": 2, "status": "failed", "page": 2},
+        {"per_page": 2, "status": "failed", "page": 3},
+        {"per_page": 2, "status": "failed", "page": 1},
     ):
         resp = client.get("/api/video/library", query_string={"cursor": cursor, **params})
-        assert _refused_on(resp) == ["cursor"]
+        # In the documented form, but it reads no page of this query: nothing is there.
+        assert _refused_on(resp, 404) == ["cursor"]
+        assert resp.get_json()["error"]["code"] == "not_found"
+    # Beside the page it reads, a cursor is fine.
+    same = {"per_page": 2, "status": "failed", "page": 2, "cursor": cursor}
+    assert client.get("/api/video/library", query_string=same).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "cursor", ["x", "!!", "eyJ", "W10", "WzEsMCwxLDIsInEiXQ", "A" * 5000, "%00", "\u00e9"]
-)
-def test_a_malformed_cursor_is_a_422_naming_cursor(client, cursor) -> None:
+@pytest.mark.parametrize("cursor", ["!!", "A" * 5000, "%00", "\u00e9", "abc\n", ""])
+def test_a_cursor_outside_its_documented_form_is_a_422_naming_cursor(client, cursor) -> None:
     resp = client.get("/api/video/library", query_string={"cursor": cursor})
 
     assert _refused_on(resp) == ["cursor"]
+
+
+@pytest.mark.parametrize("cursor", ["x", "eyJ", "W10", "WzEsMCwxLDIsInEiXQ"])
+def test_a_cursor_this_api_did_not_make_is_a_404_naming_cursor(client, cursor) -> None:
+    resp = client.get("/api/video/library", query_string={"cursor": cursor})
+
+    assert _refused_on(resp, 404) == ["cursor"]
 
 
 def test_another_users_cursor_shows_only_your_own_videos(make_client, make_job) -> None:

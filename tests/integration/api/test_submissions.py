@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from models.jobs import Job
+from providers.catalogue import BY_KEY
+from providers.prompts import max_script_chars
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
 
 KLING = {**SPEC_T2V, "provider": "piapi_kling_3"}
@@ -73,16 +75,19 @@ def test_an_option_the_provider_does_not_take_is_a_422_naming_it(client, db) -> 
     assert "loop" in error["message"]
 
 
-def test_options_without_a_provider_are_checked_against_the_automatic_choice(client, db) -> None:
-    error = _refused(client, db, {**SPEC_T2V, "options": {"negative_prompt": "blur"}})
-    assert "piapi_hunyuan_fast" in error["fields"]["options"]["negative_prompt"][0]
+@pytest.mark.parametrize("options", [{"negative_prompt": "blur"}, {}, None])
+def test_options_need_a_provider(client, db, options) -> None:
+    # Which provider the automatic choice picks depends on the duration: a body whose
+    # options fit one duration and not another could not be described in the document.
+    for duration in (5, 30):
+        error = _refused(client, db, {**SPEC_T2V, "duration": duration, "options": options})
+        assert list(error["fields"]) == ["options"]
+        assert "Options need a provider" in error["fields"]["options"][0]
+    quote = client.post("/api/video/quote", json={**SPEC_T2V, "options": options})
+    assert quote.status_code == 422
 
-    ok = client.post(
-        "/api/video/generate",
-        json={**SPEC_T2V, "duration": 30, "options": {"negative_prompt": "b"}},
-    )
-    assert ok.status_code == 202
-    assert ok.get_json()["provider"] == "piapi_wanx_1.3b"
+    forced = {**SPEC_T2V, "provider": "piapi_wanx_1.3b", "options": {"negative_prompt": "b"}}
+    assert client.post("/api/video/generate", json=forced).status_code == 202
 
 
 def test_a_missing_lora_type_is_a_422(client, db) -> None:
@@ -133,9 +138,16 @@ def test_options_must_be_an_object(client, db, options) -> None:
 
 
 def test_a_script_too_long_for_the_model_is_a_422_on_script(client, db) -> None:
-    error = _refused(client, db, {**SPEC_T2V, "provider": "piapi_hailuo", "script": "x" * 1990})
+    limit = max_script_chars(BY_KEY["piapi_hailuo"])
+    hailuo = {**SPEC_T2V, "provider": "piapi_hailuo"}
 
-    assert "at most 2000 characters" in error["fields"]["script"][0]
+    error = _refused(client, db, {**hailuo, "script": "x" * (limit + 1)})
+
+    assert f"at most {limit} characters" in error["fields"]["script"][0]
+    assert "prompts of at most 2000" in error["fields"]["script"][0]
+    for style in ("marketing", "educational", "social"):  # one limit, whatever the style
+        body = {**hailuo, "style": style, "script": "x" * limit}
+        assert client.post("/api/video/quote", json=body).status_code == 200
 
 
 def test_an_unpublished_price_is_null_and_an_estimate(client) -> None:

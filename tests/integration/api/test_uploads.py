@@ -192,7 +192,7 @@ def test_a_file_over_the_limit_is_refused_as_it_is_read(uploader, db, media) -> 
 def test_other_routes_keep_max_request_bytes(client) -> None:
     resp = client.post(
         "/api/video/generate",
-        data='{"script": "' + "x" * 70_000 + '"}',
+        data='{"script": "' + "x" * 140_000 + '"}',
         content_type="application/json",
     )
 

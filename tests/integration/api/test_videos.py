@@ -101,7 +101,7 @@ def test_bad_input_is_422_with_the_field_and_writes_nothing(
         ({"data": "[]", "content_type": "application/json"}, 422, "validation_error"),
         (
             {
-                "data": '{"script": "' + "x" * 70_000 + '"}',
+                "data": '{"script": "' + "x" * 140_000 + '"}',
                 "content_type": "application/json",
             },
             413,

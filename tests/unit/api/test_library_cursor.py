@@ -9,7 +9,15 @@ import json
 import marshmallow as ma
 import pytest
 
-from api.library_cursor import MAX_CHARS, Cursor, CursorError, decode, encode, fingerprint
+from api.library_cursor import (
+    MAX_CHARS,
+    Cursor,
+    CursorError,
+    decode,
+    encode,
+    fingerprint,
+    resume,
+)
 from api.schemas import LibraryQuery
 
 WHEN = dt.datetime(2026, 11, 27, 9, 30, 1, 123456, tzinfo=dt.UTC)
@@ -84,12 +92,17 @@ def _errors(**params: object) -> dict[str, object]:
     return failed.value.messages  # type: ignore[return-value]
 
 
-def test_the_query_decodes_a_cursor_made_for_the_same_filters_and_page_size() -> None:
+def _resume(text: str, **params: object) -> Cursor:
+    query = _load(**params)
+    return resume(text, query, query.get("page"))  # type: ignore[arg-type]
+
+
+def test_the_query_resumes_a_cursor_made_for_the_same_filters_and_page_size() -> None:
     cursor = Cursor(WHEN, 9, 2, fingerprint({"per_page": 20, "status": "completed"}))
 
-    loaded = _load(cursor=encode(cursor), status="completed")
-
-    assert loaded["cursor"] == cursor
+    assert _resume(encode(cursor), status="completed") == cursor
+    # The page it reads may be named beside it.
+    assert _resume(encode(cursor), status="completed", page=2) == cursor
 
 
 @pytest.mark.parametrize(
@@ -99,20 +112,28 @@ def test_the_query_decodes_a_cursor_made_for_the_same_filters_and_page_size() ->
         {"status": "failed"},
         {"status": "completed", "per_page": 21},
         {"status": "completed", "campaign_id": 3},
-        {"status": "completed", "page": 2},
+        {"status": "completed", "page": 3},
         {"status": "completed", "page": 1},
     ],
 )
-def test_a_cursor_with_other_filters_or_with_page_is_refused_on_cursor(params) -> None:
+def test_a_cursor_with_other_filters_or_another_page_reads_no_page(params) -> None:
     cursor = encode(Cursor(WHEN, 9, 2, fingerprint({"per_page": 20, "status": "completed"})))
 
-    assert list(_errors(cursor=cursor, **params)) == ["cursor"]
+    with pytest.raises(CursorError):
+        _resume(cursor, **params)
 
 
-def test_a_malformed_or_tampered_cursor_is_refused_on_cursor() -> None:
+def test_text_outside_the_cursor_alphabet_is_refused_on_cursor() -> None:
+    assert list(_errors(cursor="garbage!")) == ["cursor"]
+    assert list(_errors(cursor="A" * (MAX_CHARS + 1))) == ["cursor"]
+    assert list(_errors(cursor="abc\n")) == ["cursor"]
+
+
+def test_a_truncated_or_tampered_cursor_reads_no_page() -> None:
     good = encode(Cursor(WHEN, 9, 2, fingerprint({"per_page": 20})))
     tampered = _raw([1, 0, 9, 2, fingerprint({"per_page": 21})])
 
-    assert list(_errors(cursor="garbage!")) == ["cursor"]
-    assert list(_errors(cursor=good[:-3])) == ["cursor"]
-    assert list(_errors(cursor=tampered)) == ["cursor"]
+    for text in (good[:-3], tampered):
+        assert _load(cursor=text)["cursor"] == text  # in the documented form
+        with pytest.raises(CursorError):
+            _resume(text)

@@ -322,15 +322,22 @@ def test_job_body_of_an_unpriced_job_with_options_and_a_charge() -> None:
 
 
 def test_options_are_an_object_of_known_names() -> None:
-    assert _load(options={"mode": "pro", "cfg_scale": 0.1})["options"] == {
+    kling = {**MINIMAL, "provider": "piapi_kling_3"}
+    assert _load(**kling, options={"mode": "pro", "cfg_scale": 0.1})["options"] == {
         "mode": "pro",
         "cfg_scale": 0.1,
     }
-    assert _load(options=None)["options"] is None
-    assert _errors({**MINIMAL, "options": {"warp": 9}}) == {"options": {"warp": ["Unknown field."]}}
-    assert "options" in _errors({**MINIMAL, "options": "pro"})
+    assert _load(**kling, options=None)["options"] is None
+    assert _errors({**kling, "options": {"warp": 9}}) == {"options": {"warp": ["Unknown field."]}}
+    assert "options" in _errors({**kling, "options": "pro"})
     # null is a value only where it is an option's default (no last frame).
-    assert _load(options={"end_image_url": None})["options"] == {"end_image_url": None}
-    assert _errors({**MINIMAL, "options": {"mode": None}}) == {
+    assert _load(**kling, options={"end_image_url": None})["options"] == {"end_image_url": None}
+    assert _errors({**kling, "options": {"mode": None}}) == {
         "options": {"mode": ["Field may not be null."]}
     }
+
+
+@pytest.mark.parametrize("options", [{"mode": "pro"}, {}, None])
+def test_options_need_a_provider(options: Any) -> None:
+    for provider in ({}, {"provider": None}):
+        assert list(_errors({**MINIMAL, **provider, "options": options})) == ["options"]

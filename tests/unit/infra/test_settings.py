@@ -34,7 +34,7 @@ def test_uploads_default_to_20_mb_and_a_day() -> None:
 
     assert settings.upload_max_bytes == 20 * 1024 * 1024
     assert settings.upload_ttl_s == 86400
-    assert settings.max_request_bytes == 64 * 1024  # every other route keeps its limit
+    assert settings.max_request_bytes == 128 * 1024  # every other route keeps its limit
 
 
 def test_the_environment_sets_them() -> None:

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from providers.catalogue import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from providers.catalogue import BY_KEY, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from providers.image_probe import ImageFacts
 from providers.plans import ImagesError, PromptTooLongError, plan_job
+from providers.prompts import STYLE_PROMPTS, build_prompt, max_script_chars
 
 
 def _plan(**changes: Any) -> Any:
@@ -86,13 +87,32 @@ def test_a_model_that_takes_no_ratio_says_so_when_another_was_asked(
     assert _plan(forced=forced, mode=mode, aspect_ratio="16:9").notice is None
 
 
-def test_a_prompt_longer_than_the_model_takes_is_refused() -> None:
+def test_a_script_longer_than_the_model_takes_is_refused() -> None:
+    limit = max_script_chars(BY_KEY["piapi_hailuo"])
+    assert limit is not None
     with pytest.raises(PromptTooLongError) as caught:
-        _plan(forced="piapi_hailuo", script="x" * 1990)
+        _plan(forced="piapi_hailuo", script="x" * (limit + 1))
 
-    assert "piapi_hailuo takes prompts of at most 2000 characters" in str(caught.value)
+    assert f"piapi_hailuo takes scripts of at most {limit} characters" in str(caught.value)
     assert caught.value.field == "script"
     assert _plan(forced="piapi_kling_3", script="x" * 1990).prompt.endswith("x")
+
+
+@pytest.mark.parametrize("style", sorted(STYLE_PROMPTS))
+def test_the_longest_script_fits_in_every_style_and_counts_as_sent(style: str) -> None:
+    model = BY_KEY["piapi_hailuo"]
+    limit = max_script_chars(model)
+    assert limit is not None and model.max_prompt_chars is not None
+
+    plan = _plan(forced="piapi_hailuo", style=style, script="x" * limit)
+    assert len(plan.prompt) <= model.max_prompt_chars
+    # One number whatever the style: the longest style's sentence leaves exactly room.
+    assert (
+        max(len(build_prompt(model, style=s, clip_s=6, script="x" * limit)) for s in STYLE_PROMPTS)
+        == model.max_prompt_chars
+    )
+    with pytest.raises(PromptTooLongError):  # spaces count: the limit is on the script as sent
+        _plan(forced="piapi_hailuo", style=style, script="x" + " " * limit)
 
 
 def test_an_over_cap_plan_is_made_but_not_allowed() -> None:
