@@ -6,7 +6,7 @@ answers (prometheus_client's multiprocess mode). Without it, each process report
 own values: right only with one worker.
 
 Per request the hooks do one counter increment and one histogram observation, labelled
-by the URL rule (`/api/video/status/<int:video_id>`), never the raw path, so the number
+by the URL rule (`/api/video/status/<digits:video_id>`), never the raw path, so the number
 of series stays bounded whatever clients send.
 """
 

@@ -15,7 +15,7 @@ from tests.stack import wait_until
 
 PROVIDER = "piapi_hunyuan_fast"  # what SPEC_T2V's 5 s text-to-video selects
 GENERATE = "/api/video/generate"
-STATUS = "/api/video/status/<int:video_id>"
+STATUS = "/api/video/status/<digits:video_id>"
 
 
 class Scrape:
