@@ -24,7 +24,6 @@ from providers.storage import open_storage
 from providers.storage.local import LocalStorage
 
 DOCS_ASSETS = "/api/docs-assets/"
-_READS = frozenset({"GET", "HEAD"})
 
 
 def create_app(
@@ -35,15 +34,9 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app. Tests pass their own session factory and messages."""
     settings = settings or get_settings()
-    if session_factory is None:
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        factory = make_session_factory(engine)
-        # GET and HEAD only read: with the connection in autocommit there is no
-        # transaction to roll back when the request ends, one round trip fewer per read
-        # (psycopg2 switches autocommit on the client; the same pool serves both).
-        reads = make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-    else:
-        factory = reads = session_factory  # tests: every session joins the test's transaction
+    factory = session_factory or make_session_factory(
+        make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    )
 
     app = Flask(__name__)
     app.config.update(
@@ -80,9 +73,9 @@ def create_app(
 
     @app.before_request
     def _open_session() -> None:
-        g.db = reads() if request.method in _READS else factory()
+        g.db = factory()
 
-    install_auth(app, reads, cache_ttl_s=settings.auth_cache_s)  # a key lookup only reads
+    install_auth(app, factory, cache_ttl_s=settings.auth_cache_s)
 
     @app.teardown_request
     def _close_session(_exc: BaseException | None) -> None:

@@ -72,18 +72,17 @@ def accept(
     job = new_job(req, user, images=request_uploads(db, req, user, lock=True))
     job.idempotency_key, job.request_hash = key, body_hash
     limit = TIERS[user.tier].max_in_flight
+    # The shard stays locked until the commit below; other requests of this user take
+    # other shards, so they do not wait for this one's commit.
+    shard = in_flight.reserve(db, user.id, limit)
+    if shard is None:
+        db.rollback()
+        raise TooManyInFlightError(
+            f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
+        )
+    job.in_flight_shard = shard  # the insert's trigger counts the job in this shard
+    db.add(job)
     try:
-        # The shard stays locked until the commit below; other requests of this user
-        # take other shards, so they do not wait for this one's commit.
-        if not _insert_with_a_free_shard(db, job, user.id, limit):
-            shard = in_flight.reserve(db, user.id, limit)
-            if shard is None:
-                db.rollback()
-                raise TooManyInFlightError(
-                    f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
-                )
-            job.in_flight_shard = shard  # the insert's trigger counts the job in this shard
-            db.add(job)
         db.commit()  # accepted means durable: the row exists before we answer
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first.
@@ -92,23 +91,6 @@ def accept(
             raise
         return existing, False
     return job, True
-
-
-def _insert_with_a_free_shard(db: Session, job: Job, user_id: int, limit: int) -> bool:
-    """Insert the job with a free shard picked inside its INSERT: False if none was free.
-
-    One round trip for the reservation and the row, the usual case on Postgres; on False
-    nothing is left of the attempt (the job is ready for the reserve() way).
-    """
-    if db.get_bind().dialect.name != "postgresql":
-        return False
-    job.in_flight_shard = in_flight.shard_with_room(user_id, limit)
-    db.add(job)
-    db.flush()  # the shard comes back with the id (RETURNING)
-    if job.in_flight_shard != in_flight.NO_ROOM:
-        return True
-    db.rollback()  # releases whatever the attempt locked; the job is transient again
-    return False
 
 
 def _replay(db: Session, user: Principal, key: str, body_hash: str) -> Job | None:

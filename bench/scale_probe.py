@@ -75,7 +75,11 @@ def sweep_once(engine: Engine, messages: CountingMessages) -> tuple[float, dict[
         sessions, policy=SweepPolicy.from_settings(Settings.from_env({})), messages=messages
     )
     took = time.perf_counter() - t0
-    return took, {f.name: len(getattr(report, f.name)) for f in dataclasses.fields(report)}
+    counts = {}
+    for f in dataclasses.fields(report):
+        value = getattr(report, f.name)
+        counts[f.name] = value if isinstance(value, int) else len(value)
+    return took, counts
 
 
 # Today's library queries (api/videos.py) and the sweep's one scan that no index serves

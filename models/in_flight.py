@@ -120,21 +120,6 @@ def create_shards(session: Session, user_id: int) -> None:
     session.execute(dialect.insert(InFlightShard).values(rows).on_conflict_do_nothing())
 
 
-# What shard_with_room gives when no shard is free in the statement's snapshot.
-NO_ROOM = -1
-
-
-def shard_with_room(user_id: int, limit: int) -> ColumnElement[int]:
-    """A free shard with room, locked, as a SQL expression: NO_ROOM if none is free now.
-
-    Assigned to a new job's in_flight_shard, it is chosen inside the job's INSERT: the
-    usual reservation costs no round trip of its own (Postgres only). On NO_ROOM the
-    caller rolls back and takes reserve()'s way, which waits or counts exactly.
-    """
-    free = _FREE_SHARD.params(_params(user_id, limit)).scalar_subquery()
-    return func.coalesce(free, NO_ROOM)
-
-
 def reserve(session: Session, user_id: int, limit: int) -> int | None:
     """A shard with room for one more of the user's jobs, locked until the session ends.
 
