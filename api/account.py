@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_user
 from api.catalogue_schemas import ProvidersBody
+from api.errors import documented_errors
 from api.schemas import AccountSchema
 from models.accounts import User
 from models.in_flight import count_in_flight
@@ -22,8 +23,7 @@ blp = Blueprint("account", __name__, url_prefix="/api", description="Catalogue a
 
 @blp.route("/providers", methods=["GET"])
 @blp.response(200, ProvidersBody)
-@blp.alt_response(401, schema="Error", description="401 error")
-@blp.alt_response(503, schema="Error", description="503 error")
+@documented_errors(blp)
 def providers() -> dict[str, Any]:
     """Every provider: modes, prices, options, clips, image limits, and whether your tier may."""
     tier = current_user().tier
@@ -95,8 +95,7 @@ def _option_view(option: Option) -> dict[str, Any]:
 
 @blp.route("/account", methods=["GET"])
 @blp.response(200, AccountSchema)
-@blp.alt_response(401, schema="Error", description="401 error")
-@blp.alt_response(503, schema="Error", description="503 error")
+@documented_errors(blp)
 def account() -> dict[str, Any]:
     """Your user id, tier and its limits, jobs in flight, and your webhook signing secret."""
     principal = current_user()

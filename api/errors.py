@@ -5,12 +5,12 @@ Codes are a closed set (ERROR_CODES), listed in README.md, so clients can branch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
 from flask import Flask, current_app, request
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +43,18 @@ class APIError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields
+
+
+class NotFoundError(APIError):
+    """No such thing for this user: anyone else's looks exactly like one that does not exist."""
+
+    status, code = 404, "not_found"
+
+
+class ConflictError(APIError):
+    """The request does not fit the state of what it names (a finished job, a used upload)."""
+
+    status, code = 409, "conflict"
 
 
 class ProviderNotAllowedError(APIError):
@@ -83,6 +95,29 @@ def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None)
     if fields:
         error["fields"] = dict(fields)
     return {"error": error}
+
+
+# Every route behind an API key answers these (no key; the database unreachable).
+AUTHENTICATED_ERRORS = (401, 503)
+
+
+def documented_errors(
+    blp: Blueprint, *statuses: int
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document the error bodies a view answers, beside AUTHENTICATED_ERRORS, in the OpenAPI."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        documented = view
+        for status in (*statuses, *AUTHENTICATED_ERRORS):
+            alt = blp.alt_response(status, schema="Error", description=f"{status} error")
+            documented = alt(documented)
+        # Each alt_response wraps the view in a layer that only passes the call on (the
+        # views are sync) to carry its doc: about ten layers on every request of the busiest
+        # routes. The view itself carries the doc they built.
+        view._apidoc = documented._apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorate
 
 
 class JobsApi(Api):  # type: ignore[misc]

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.direct_dump import DirectDump
 from models.jobs import Status
 from providers.catalogue import ASPECT_RATIOS, BY_KEY, MODES
 from providers.prompts import STYLE_PROMPTS
@@ -106,7 +106,7 @@ def _storage(job: Any) -> dict[str, Any]:
     }
 
 
-class JobSchema(ma.Schema):
+class JobSchema(DirectDump):
     """A video job as clients see it (status, generate and library bodies)."""
 
     video_id = fields.Function(lambda job: str(job.id), metadata={"type": "string"})

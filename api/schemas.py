@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.catalogue_schemas import OptionsSchema
+from api.direct_dump import DirectDump
 from api.fields import NO_NUL, NOT_BLANK, DigitsInteger, FullMatch, HttpUrl
 from api.job_body import JobSchema, UTCDateTime
 from api.library_cursor import PATTERN as CURSOR_PATTERN
@@ -198,7 +199,7 @@ class LibraryPage(ma.Schema):
     )
 
 
-class AttemptSchema(ma.Schema):
+class AttemptSchema(DirectDump):
     attempt = fields.Integer()
     at = UTCDateTime()
     status_code = fields.Integer(allow_none=True)
@@ -206,7 +207,7 @@ class AttemptSchema(ma.Schema):
     duration_ms = fields.Integer()
 
 
-class DeliverySchema(ma.Schema):
+class DeliverySchema(DirectDump):
     """One webhook event for a job, with every attempt to deliver it."""
 
     id = fields.String(metadata={"description": "The webhook-id header, stable across retries"})

@@ -14,11 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.errors import APIError, InvalidRequestError, ProviderNotAllowedError
+from api.errors import (
+    APIError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderNotAllowedError,
+)
 from api.job_body import stored_url
-from models import in_flight, uploads
+from models import jobs, uploads
 from models.db import utcnow
-from models.jobs import Job
+from models.jobs import InsertedJob, Job
 from models.tiers import TIERS
 from models.uploads import Upload
 from providers.catalogue import OptionsError
@@ -36,8 +42,8 @@ from providers.selection import ModeNotSupportedError, cap_refusal
 from providers.url_guard import NON_PUBLIC, refusal
 
 
-class IdempotencyConflictError(APIError):
-    status, code = 409, "conflict"
+class IdempotencyConflictError(ConflictError):
+    """The Idempotency-Key was used with another body."""
 
 
 class WebhookUrlRefusedError(APIError):
@@ -51,10 +57,6 @@ class TooManyInFlightError(APIError):
     retry_after_s = 30
 
 
-class UploadNotFoundError(APIError):
-    status, code = 404, "not_found"
-
-
 def request_hash(raw: Any) -> str:
     """A stable digest of a request body, to tell a retry from a different request."""
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
@@ -63,34 +65,41 @@ def request_hash(raw: Any) -> str:
 
 def accept(
     db: Session, req: dict[str, Any], user: Principal, *, key: str | None, body_hash: str
-) -> tuple[Job, bool]:
-    """The job for this request and whether it is new. Commits a new job before returning."""
+) -> tuple[Job | InsertedJob, bool]:
+    """The job for this request and whether it is new. Commits a new job before returning.
+
+    A new job comes back as the row its INSERT wrote (jobs.InsertedJob), a replay as the
+    stored Job.
+    """
     if key is not None and (existing := _replay(db, user, key, body_hash)) is not None:
         return existing, False
 
     # Locked until the commit: the sweeper passes over an upload a job is being made from.
-    job = new_job(req, user, images=request_uploads(db, req, user, lock=True))
-    job.idempotency_key, job.request_hash = key, body_hash
+    values = new_job_values(req, user, images=request_uploads(db, req, user, lock=True))
+    values |= {"idempotency_key": key, "request_hash": body_hash}
     limit = TIERS[user.tier].max_in_flight
-    # The shard stays locked until the commit below; other requests of this user take
-    # other shards, so they do not wait for this one's commit.
-    shard = in_flight.reserve(db, user.id, limit)
-    if shard is None:
-        db.rollback()
-        raise TooManyInFlightError(
-            f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
-        )
-    job.in_flight_shard = shard  # the insert's trigger counts the job in this shard
-    db.add(job)
     try:
+        # The shard stays locked until the commit below; other requests of this user take
+        # other shards, so they do not wait for this one's commit. The insert's trigger
+        # counts the job in it.
+        row = jobs.insert_counted(db, values, user_id=user.id, limit=limit)
+        if row is None:
+            db.rollback()
+            raise TooManyInFlightError(
+                f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
+            )
         db.commit()  # accepted means durable: the row exists before we answer
     except IntegrityError:
-        # Another request with the same Idempotency-Key committed first.
+        # Another request with the same Idempotency-Key committed first; or an upload
+        # expired and was swept after it was read: insert_counted's careful way starts
+        # with a rollback, which lets go of the uploads' locks. Then it is the 404 a
+        # moment's difference would have given.
         db.rollback()
+        request_uploads(db, req, user)
         if key is None or (existing := _replay(db, user, key, body_hash)) is None:
             raise
         return existing, False
-    return job, True
+    return row, True
 
 
 def _replay(db: Session, user: Principal, key: str, body_hash: str) -> Job | None:
@@ -114,7 +123,7 @@ def request_uploads(
         upload = uploads.live(db, upload_id, user.id, lock=lock)
         if upload is None:
             message = f"No upload {upload_id}: unknown, another user's, or expired."
-            raise UploadNotFoundError(message, fields={field: [message]})
+            raise NotFoundError(message, fields={field: [message]})
         found[field] = upload
     return found
 
@@ -157,12 +166,14 @@ def plan_request(
         raise InvalidRequestError(message, fields=exc.problems) from exc
 
 
-def new_job(
+def new_job_values(
     req: dict[str, Any], user: Principal, *, images: dict[str, Upload] | None = None
-) -> Job:
-    """A job ready to commit, or an APIError saying why no provider can run it.
+) -> dict[str, Any]:
+    """The columns of a job ready to insert, or an APIError saying why no provider can run it.
 
     images are the request's uploads (request_uploads): the job keeps their ids and keys.
+    A dict, not a Job: generate inserts it with jobs.insert_counted, and an ORM instance
+    only to read it back cost CPU on the API's busiest route.
     """
     mode = req["generation_mode"]
     images = images or {}
@@ -176,39 +187,39 @@ def new_job(
     model = chosen.model
     now = utcnow()
     deadline_s = req.get("deadline_seconds") or model.deadline_s
-    return Job(
-        user_id=user.id,
-        campaign_id=req["campaign_id"],
-        provider=model.key,
-        model_name=chosen.spec.model_name,
-        task_type=chosen.spec.task_type,
-        generation_mode=mode,
-        prompt=plan.prompt,
-        script=req["script"],
-        style=req["style"],
-        aspect_ratio=plan.aspect_ratio,
+    return {
+        "user_id": user.id,
+        "campaign_id": req["campaign_id"],
+        "provider": model.key,
+        "model_name": chosen.spec.model_name,
+        "task_type": chosen.spec.task_type,
+        "generation_mode": mode,
+        "prompt": plan.prompt,
+        "script": req["script"],
+        "style": req["style"],
+        "aspect_ratio": plan.aspect_ratio,
         # An upload's URL as of now, so a body rendered without storage URLs (a webhook's)
         # still shows it; the API renders a fresh one (api/job_body.py).
-        image_url=req["image_url"] or stored_url(_upload_part(images, FIRST_FRAME, "key")),
-        requested_duration=req["duration"],
-        actual_duration=chosen.clip_s,
-        cost=chosen.cost,
-        cost_estimated=chosen.cost_estimated,
-        options=_with_end_frame(chosen.options, images),
-        notice=plan.notice,
-        webhook_url=req.get("webhook_url"),
-        webhook_events=list(req.get("webhook_events") or []) if req.get("webhook_url") else None,
-        created_at=now,
-        updated_at=now,
-        deadline_at=now + dt.timedelta(seconds=deadline_s),
+        "image_url": req["image_url"] or stored_url(_upload_part(images, FIRST_FRAME, "key")),
+        "requested_duration": req["duration"],
+        "actual_duration": chosen.clip_s,
+        "cost": chosen.cost,
+        "cost_estimated": chosen.cost_estimated,
+        "options": _with_end_frame(chosen.options, images),
+        "notice": plan.notice,
+        "webhook_url": req.get("webhook_url"),
+        "webhook_events": list(req.get("webhook_events") or []) if req.get("webhook_url") else None,
+        "created_at": now,
+        "updated_at": now,
+        "deadline_at": now + dt.timedelta(seconds=deadline_s),
         # Without the request's own deadline, the model's counts from the job's start
         # (models/jobs.claim_for_submit): a job waiting for a PiAPI slot keeps it.
-        run_deadline_s=None if req.get("deadline_seconds") else model.deadline_s,
-        image_upload_id=_upload_part(images, FIRST_FRAME, "id"),
-        image_key=_upload_part(images, FIRST_FRAME, "key"),
-        end_image_upload_id=_upload_part(images, LAST_FRAME, "id"),
-        end_image_key=_upload_part(images, LAST_FRAME, "key"),
-    )
+        "run_deadline_s": None if req.get("deadline_seconds") else model.deadline_s,
+        "image_upload_id": _upload_part(images, FIRST_FRAME, "id"),
+        "image_key": _upload_part(images, FIRST_FRAME, "key"),
+        "end_image_upload_id": _upload_part(images, LAST_FRAME, "id"),
+        "end_image_key": _upload_part(images, LAST_FRAME, "key"),
+    }
 
 
 def _with_end_frame(options: Mapping[str, Any], images: dict[str, Upload]) -> dict[str, Any]:

@@ -23,7 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import current_user
-from api.errors import APIError, InvalidRequestError
+from api.errors import (
+    APIError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    documented_errors,
+)
 from api.job_body import UTCDateTime, stored_url
 from models import uploads
 from models.db import utcnow
@@ -40,7 +46,6 @@ RAW_TYPES = ("image/jpeg", "image/png", "image/webp")
 CHUNK = 256 * 1024
 # Room for multipart's boundaries and part headers around a file of the largest size.
 MULTIPART_SLACK = 64 * 1024
-COMMON_ERRORS = (401, 503)
 
 
 class UnsupportedImageError(APIError):
@@ -49,14 +54,6 @@ class UnsupportedImageError(APIError):
 
 class UploadTooLargeError(APIError):
     status, code = 413, "payload_too_large"
-
-
-class UploadNotFoundError(APIError):
-    status, code = 404, "not_found"
-
-
-class UploadInUseError(APIError):
-    status, code = 409, "conflict"
 
 
 class UploadsUnreachableError(APIError):
@@ -106,19 +103,10 @@ _REQUEST_BODY = {
 }
 
 
-def _document(*statuses: int):  # type: ignore[no-untyped-def]
-    def decorate(view):  # type: ignore[no-untyped-def]
-        for status in (*statuses, *COMMON_ERRORS):
-            view = blp.alt_response(status, schema="Error", description=f"{status} error")(view)
-        return view
-
-    return decorate
-
-
 @blp.route("/uploads", methods=["POST"])
 @blp.doc(requestBody=_REQUEST_BODY)
 @blp.response(201, UploadSchema, description="Stored; use upload_id in generate")
-@_document(409, 413, 415, 422)
+@documented_errors(blp, 409, 413, 415, 422)
 def create() -> Upload:
     """Store one image (multipart field `file`, or a raw image body) for image-to-video jobs."""
     settings = current_app.extensions["settings"]
@@ -173,7 +161,7 @@ def create() -> Upload:
 
 @blp.route("/uploads/<upload_id>", methods=["GET"])
 @blp.response(200, UploadSchema)
-@_document(404)
+@documented_errors(blp, 404)
 def show(upload_id: str) -> Upload:
     """One of your uploads, with a fresh URL; expired ones are gone (404)."""
     return _owned(upload_id)
@@ -181,13 +169,13 @@ def show(upload_id: str) -> Upload:
 
 @blp.route("/uploads/<upload_id>", methods=["DELETE"])
 @blp.response(204, description="Removed, with its file")
-@_document(404, 409)
+@documented_errors(blp, 404, 409)
 def delete(upload_id: str) -> tuple[str, int]:
     """Remove an upload no job uses, and its file."""
     upload = _owned(upload_id)
     in_use = f"Upload {upload_id} is used by a job; it is removed after that job is deleted."
     if uploads.in_use(g.db, upload.id):
-        raise UploadInUseError(in_use)
+        raise ConflictError(in_use)
     key = upload.key
     g.db.delete(upload)
     try:
@@ -195,7 +183,7 @@ def delete(upload_id: str) -> tuple[str, int]:
     except IntegrityError:
         # A job using it was committed in between (the foreign key on Postgres says so).
         g.db.rollback()
-        raise UploadInUseError(in_use) from None
+        raise ConflictError(in_use) from None
     current_app.extensions["storage"].delete(key)
     return "", 204
 
@@ -204,7 +192,7 @@ def _owned(upload_id: str) -> Upload:
     upload = uploads.live(g.db, upload_id, current_user().id)
     if upload is None:
         # Another user's upload looks exactly like one that does not exist.
-        raise UploadNotFoundError(f"No upload {upload_id}.")
+        raise NotFoundError(f"No upload {upload_id}.")
     return upload
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from sqlalchemy import text
 
 from bench import api_bench, load
 from bench.common import say, service_env
-from bench.stack import Stack, free_port, procfile, wait_http
+from bench.stack import Stack, cpu_seconds, free_port, procfile, wait_http
 from models.db import make_engine
 from tests.chaos.services import PG_BIN, PrivatePostgres, Proc, _as_postgres
 from tests.stack import VENV_BIN
@@ -97,6 +98,19 @@ def _issue_key(checkout: Path, url: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def _cpu(stack: Stack, side: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds so far of the side's API, the servers, and this process's children
+    (wrk): per-round deltas say where each side's requests spend the machine's 2 cores."""
+    pids = stack.pids()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "api": cpu_seconds(side["proc"].popen.pid),
+        "postgres": cpu_seconds(pids["postgres"]),
+        "redis": cpu_seconds(pids["redis"]),
+        "load": children.ru_utime + children.ru_stime,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -122,12 +136,17 @@ def main() -> None:
         say(f"postgres: {shown}")
         assert shown == {"fsync": "on", "synchronous_commit": "on"}, shown
         results: dict[str, list[load.LoadResult]] = {name: [] for name in sides}
+        cpu: dict[str, dict[str, float]] = {name: {} for name in sides}
         for side in sides.values():
             side["load"] = api_bench._load(side, "generate")
             load.run(side["url"], side["load"], seconds=2)
         for _ in range(args.rounds):
             for name, side in sides.items():
+                before = _cpu(stack, side)
                 got = load.run(side["url"], side["load"], seconds=args.seconds)
+                for part, used in _cpu(stack, side).items():
+                    cpu[name][part] = cpu[name].get(part, 0.0) + used - before[part]
+                cpu[name]["requests"] = cpu[name].get("requests", 0.0) + got.requests
                 results[name].append(got)
                 say(
                     f"{name:9} {got.rps:7.0f} req/s  p50 {got.p50_ms:6.1f} ms  "
@@ -141,6 +160,9 @@ def main() -> None:
                 f"p99 {got['p99_ms']:.1f} ms, errors {got['errors']}, "
                 f"ratio {got['rps'] / base['rps']:.2f}"
             )
+        for name, used in cpu.items():
+            per = {k: 1000 * v / used["requests"] for k, v in used.items() if k != "requests"}
+            say(f"CPU ms per request, {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in per.items()))
     finally:
         stack.teardown()
 

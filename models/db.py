@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -84,6 +86,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@contextmanager
+def read_connection(session: Session) -> Iterator[Connection]:
+    """A connection from the session's pool for a read that needs nothing of the session.
+
+    A Session's transaction bookkeeping (begin, its connection, close) cost a tenth of a
+    status request's CPU beside the read itself. Tests bind their sessions to one open
+    connection whose writes roll back at the end; that connection is read as it is.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
 
 
 def make_session_factory(bind: Engine) -> sessionmaker[Session]:

@@ -17,15 +17,22 @@ so a change of tier needs no change of data.
 from __future__ import annotations
 
 import random
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    Insert,
     Integer,
+    Row,
     SmallInteger,
+    Table,
     bindparam,
     case,
     exists,
     func,
+    insert,
     select,
     update,
 )
@@ -139,6 +146,38 @@ def reserve(session: Session, user_id: int, limit: int) -> int | None:
                 raise
             session.rollback()
     raise AssertionError("unreachable")
+
+
+def insert_in_a_free_shard(
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    returning: tuple[Column[Any], ...],
+    user_id: int,
+    limit: int,
+) -> Row[Any] | None:
+    """INSERT values into table counted in a free shard, chosen in the same statement.
+
+    The usual case in one round trip (Postgres): the shard reserve() would take first,
+    locked until the session ends, and the inserted row's `returning` columns. None when
+    no shard was free at once (all held, or full, or some over quota), on SQLite, or when
+    nothing was inserted: roll back, then reserve() and insert as before.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    statement = _insert_in_free_shard(table, tuple(values), returning)
+    return session.connection().execute(statement, values | _params(user_id, limit)).first()
+
+
+@lru_cache(maxsize=8)
+def _insert_in_free_shard(
+    table: Table, names: tuple[str, ...], returning: tuple[Column[Any], ...]
+) -> Insert:
+    # Built once per set of columns: composing it cost more than running it.
+    slot = _FREE_SHARD.subquery("slot")
+    chosen = select(*(bindparam(n, type_=table.c[n].type) for n in names), slot.c.shard)
+    return insert(table).from_select([*names, "in_flight_shard"], chosen).returning(*returning)
 
 
 def _reserve(session: Session, user_id: int, limit: int) -> int | None:

@@ -89,6 +89,8 @@ def sandbox_server(
     try:
         yield SandboxServer(sandbox, url)
     finally:
+        # Webhook posts timed to tasks' ends would otherwise run into the next tests.
+        app.extensions["sandbox_announcer"].stop()
         server.shutdown()
         server.server_close()
         thread.join(5)

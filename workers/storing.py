@@ -115,8 +115,12 @@ def first_frame(video: Path, out: Path) -> Fetched | None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return None
+    # -nostdin and no stdin: ffmpeg otherwise reads the worker's stdin for its keyboard
+    # commands, and a worker started from a terminal shares that terminal.
+    command = [ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(video)]
     done = subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1", str(out)],
+        [*command, "-frames:v", "1", str(out)],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=60,
         check=False,

@@ -57,26 +57,68 @@ def _deliver(body: dict[str, Any], kind: str | None, plan: FaultPlan) -> Respons
     return jsonify(body)
 
 
-def _announce(sandbox: Sandbox, task: dict[str, Any]) -> None:
-    # Like PiAPI: with a webhook endpoint configured, POST {timestamp, data} when the
-    # task is created and again when it ends, with the secret in x-webhook-secret.
-    hook = (task.get("config") or {}).get("webhook_config") or {}
-    if not hook.get("endpoint"):
-        return
-    task_id = task["task_id"]
+class Announcer:
+    """PiAPI's webhook posts for a sandbox's tasks, on threads, until stop() is called.
 
-    def post() -> None:
-        headers = {"x-webhook-secret": hook["secret"]} if hook.get("secret") else {}
-        body = {"timestamp": int(time.time()), "data": sandbox.get(task_id, count=False)["data"]}
-        with contextlib.suppress(requests.RequestException):
-            requests.post(hook["endpoint"], json=body, headers=headers, timeout=5)
+    Posts are timed to a task's end, so they outlive the request that made the task; a
+    sandbox that is shut down (a test's) stops them, or they would post into whatever
+    runs next in the process.
+    """
 
-    threading.Thread(target=post, daemon=True).start()
-    ends_in = sandbox.seconds_until_end(task_id)
-    if ends_in is not None:
-        timer = threading.Timer(ends_in + 0.05, post)
-        timer.daemon = True
-        timer.start()
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+
+    def announce(self, sandbox: Sandbox, task: dict[str, Any]) -> None:
+        """Like PiAPI: with a webhook endpoint configured, POST {timestamp, data} when the
+        task is created and again when it ends, with the secret in x-webhook-secret."""
+        hook = (task.get("config") or {}).get("webhook_config") or {}
+        if not hook.get("endpoint"):
+            return
+        task_id = task["task_id"]
+
+        def post() -> None:
+            try:
+                if self._stopped.is_set():
+                    return
+                headers = {"x-webhook-secret": hook["secret"]} if hook.get("secret") else {}
+                data = sandbox.get(task_id, count=False)["data"]
+                with contextlib.suppress(requests.RequestException):
+                    requests.post(
+                        hook["endpoint"],
+                        json={"timestamp": int(time.time()), "data": data},
+                        headers=headers,
+                        timeout=5,
+                    )
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        self._start(threading.Thread(target=post, daemon=True))
+        ends_in = sandbox.seconds_until_end(task_id)
+        if ends_in is not None:
+            self._start(threading.Timer(ends_in + 0.05, post))
+
+    def _start(self, thread: threading.Thread) -> None:
+        thread.daemon = True
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self._threads.add(thread)
+        thread.start()
+
+    def stop(self, *, timeout_s: float = 6.0) -> None:
+        """Post nothing more; wait for posts under way (each gives up after 5 s)."""
+        self._stopped.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            if isinstance(thread, threading.Timer):
+                thread.cancel()
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def create_sandbox_app(
@@ -89,6 +131,7 @@ def create_sandbox_app(
     """A WSGI app serving sandbox; with api_key set, only that key is accepted."""
     app = Flask("piapi_sandbox")
     app.extensions["sandbox"] = sandbox
+    announcer = app.extensions["sandbox_announcer"] = Announcer()
     # Replaceable at run time (PUT /sandbox/faults), so a test can break and mend it.
     current = {"plan": faults or FaultPlan()}
     chance = rng or random.Random()
@@ -118,7 +161,7 @@ def create_sandbox_app(
             resp, status = _error(429, str(exc))
             resp.headers["Retry-After"] = str(exc.retry_after_s)
             return resp, status
-        _announce(sandbox, created["data"])
+        announcer.announce(sandbox, created["data"])
         return _deliver(created, kind, plan)
 
     @app.get("/api/v1/task/<task_id>")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ class Stack:
     log: Path
     database_url: str
     key: str  # the development key bin/up created
+    proc: subprocess.Popen[bytes] | None = None  # bin/up (honcho): it ends when any process does
     flower: str = ""  # Flower's base URL (its login: FLOWER_BASIC_AUTH, or DATA_DIR/flower-auth)
     # Each worker's metrics endpoint by process name (submit, poll, callbacks, store).
     worker_metrics: dict[str, str] = field(default_factory=dict)
@@ -98,6 +100,7 @@ def run_stack(
             key,
             flower=f"http://127.0.0.1:{flower_port}",
             worker_metrics=worker_metrics,
+            proc=proc,
         )
         try:
             yield stack
@@ -111,3 +114,23 @@ def stack(
 ) -> Iterator[Stack]:
     with run_stack(tmp_path_factory.mktemp(request.param), request.param) as running:
         yield running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failure on a stack that has stopped carries the stack's log.
+
+    honcho stops every process when one exits, so the tests after such an exit fail
+    with "connection refused"; the log says which process ended and why.
+    """
+    report = yield
+    if not report.failed:
+        return report
+    for stack in getattr(item, "funcargs", {}).values():
+        if isinstance(stack, Stack) and stack.proc is not None and stack.proc.poll() is not None:
+            tail = stack.log.read_text(errors="replace")[-8000:]
+            title = f"bin/up exited with {stack.proc.returncode}: {stack.log}"
+            report.sections.append((title, tail))
+    return report

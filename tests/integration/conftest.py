@@ -15,6 +15,7 @@ from api.app import create_app
 from infra.settings import Settings
 from models.accounts import ensure_user, issue_key
 from models.db import make_engine, make_session_factory
+from models.jobs import Job
 from models.migrate import upgrade_to_head
 from tests.bodies import SPEC_I2V, SPEC_T2V  # noqa: F401 - re-exported
 from tests.fakes import RecordingMessages
@@ -122,11 +123,10 @@ def insert_job(
     """Commit a job as the API would accept it; returns its id."""
     from api.auth import Principal
     from api.schemas import GenerateRequest
-    from api.submissions import new_job
+    from api.submissions import new_job_values
 
-    job = new_job(GenerateRequest().load(body or SPEC_T2V), Principal(user_id, "pro"))
-    for name, value in columns.items():
-        setattr(job, name, value)
+    values = new_job_values(GenerateRequest().load(body or SPEC_T2V), Principal(user_id, "pro"))
+    job = Job(**(values | columns))
     with factory.begin() as session:
         session.add(job)
         session.flush()

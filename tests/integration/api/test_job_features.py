@@ -9,6 +9,7 @@ import pytest
 from models import jobs
 from models.db import utcnow
 from models.jobs import Job, Status
+from tests.bodies import PROVIDER_IDS
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V, mark_polling
 
 
@@ -138,23 +139,7 @@ def test_a_requested_deadline_is_the_jobs_deadline(client, db) -> None:
 def test_providers_lists_the_catalogue_with_what_the_tier_may_use(make_client) -> None:
     free = make_client(user_id=8, tier="free").get("/api/providers").get_json()["providers"]
     by_id = {p["provider"]: p for p in free}
-    assert set(by_id) == {
-        "piapi_hunyuan_fast",
-        "piapi_wanx_1.3b",
-        "piapi_wanx_14b",
-        "piapi_luma",
-        "piapi_kling_3",
-        "piapi_kling_turbo",
-        "piapi_hailuo",
-        "piapi_veo3_fast",
-        "piapi_veo3",
-        "piapi_veo31_fast",
-        "piapi_veo31",
-        "piapi_sora2",
-        "piapi_sora2_pro",
-        "piapi_skyreels",
-        "piapi_wanx_14b_lora",
-    }
+    assert set(by_id) == PROVIDER_IDS
     assert by_id["piapi_hunyuan_fast"]["allowed"] and not by_id["piapi_wanx_14b"]["allowed"]
     assert not by_id["piapi_skyreels"]["allowed"]  # an unknown price fits no finite cap
     assert by_id["piapi_wanx_1.3b"]["aspect_ratios"] == ["16:9", "9:16"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from models import in_flight
 from models.jobs import Job
+from models.uploads import Upload
 from tests.images import image_bytes
 from tests.integration.conftest import SPEC_I2V, SPEC_T2V
 
@@ -67,6 +69,33 @@ def test_a_job_from_an_upload_shows_its_url_and_id(client, db, enqueued) -> None
     assert enqueued == [job.id]
     status = client.get(f"/api/video/status/{job.id}").get_json()
     assert (status["image_url"], status["image_upload_id"]) == (upload["url"], upload["upload_id"])
+
+
+def test_an_upload_swept_while_its_job_is_made_is_a_404_and_no_job(
+    client, db, session_factory, monkeypatch, enqueued
+) -> None:
+    # When every shard with room is held by the user's other requests, generate goes
+    # insert_counted's careful way, whose rollback lets go of the upload's lock. Here the
+    # upload expires and is swept just then; the job's INSERT then broke its foreign key,
+    # which was a 500.
+    upload = _upload(client)
+    reserve = in_flight.reserve
+    monkeypatch.setattr(in_flight, "insert_in_a_free_shard", lambda *a, **k: None)
+
+    def swept_first(session, user_id, limit):  # type: ignore[no-untyped-def]
+        with session_factory.begin() as other:
+            other.execute(delete(Upload).where(Upload.id == upload["upload_id"]))
+        return reserve(session, user_id, limit)
+
+    monkeypatch.setattr(in_flight, "reserve", swept_first)
+    resp = client.post(
+        "/api/video/generate",
+        json={**I2V, "provider": "piapi_kling_3", "image_upload_id": upload["upload_id"]},
+    )
+
+    assert resp.status_code == 404, resp.get_json()
+    assert list(resp.get_json()["error"]["fields"]) == ["image_upload_id"]
+    assert _jobs(db) == 0 and enqueued == []
 
 
 def test_a_job_from_an_image_url_is_as_before(client) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 from prometheus_client import REGISTRY
 
-from models import jobs
+from models import in_flight, jobs
 from models.db import utcnow
 from models.jobs import Job, Phase, Status
 from tests.bodies import SPEC_T2V
@@ -202,3 +203,95 @@ def test_only_the_first_claim_starts_the_allowance(session_factory, make_job) ->
         assert jobs.claim_for_submit(s, job_id) == 2
     with session_factory() as s:
         assert s.get(Job, job_id).deadline_at == first  # a refused start buys no more time
+
+
+def _values(user_id: int) -> dict:
+    """The columns generate inserts for the spec's text-to-video request of this user."""
+    from api.auth import Principal
+    from api.schemas import GenerateRequest
+    from api.submissions import new_job_values
+
+    return new_job_values(GenerateRequest().load(SPEC_T2V), Principal(user_id, "pro"))
+
+
+def _built(user_id: int) -> Job:
+    """That job as an ORM object, not added."""
+    return Job(**_values(user_id))
+
+
+# Columns that differ between two jobs built from one request: ids, clocks, secrets.
+_MOMENTS = {"id", "created_at", "updated_at", "deadline_at", "hook_token"}
+
+
+def test_insert_new_writes_what_a_flush_writes(session_factory) -> None:
+    # generate inserts with jobs.insert_new, not the unit of work: same columns, same defaults.
+    with session_factory.begin() as s:
+        flushed = _built(1)
+        s.add(flushed)
+        s.flush()
+        row = jobs.insert_new(s, _values(1))
+        by_flush = s.get(Job, flushed.id)
+        assert row.id != flushed.id
+        for column in Job.__table__.c:
+            if column.key not in _MOMENTS:
+                assert getattr(row, column.key) == getattr(by_flush, column.key), column.key
+        assert row.status == Status.PROCESSING and row.phase == Phase.QUEUED
+        assert row.created_at is not None and row.updated_at is not None
+    _assert_stored_as_shown(session_factory, row)
+
+
+def _assert_stored_as_shown(session_factory, shown) -> None:
+    # An InsertedJob is built from the values sent, not read back: every column of it,
+    # clocks included, is what the row holds.
+    with session_factory() as s:
+        stored = s.get(Job, shown.id)
+        for column in Job.__table__.c:
+            assert getattr(shown, column.key) == getattr(stored, column.key), column.key
+
+
+def test_an_inserted_job_shows_the_cost_as_stored(session_factory) -> None:
+    # Numeric(10, 4): a computed price with more places is rounded by the database, and
+    # the body generate answers shows what status will show.
+    with session_factory.begin() as s:
+        row = jobs.insert_new(s, _values(2) | {"cost": Decimal("0.123456")})
+    assert row.cost == Decimal("0.1235")
+    _assert_stored_as_shown(session_factory, row)
+
+
+def test_insert_counted_writes_what_insert_new_writes_in_one_statement(session_factory) -> None:
+    # generate's usual case: the free shard is chosen inside the INSERT (no round trip of
+    # its own), and the row is the one insert_new writes, counted in that shard.
+    with session_factory.begin() as s:
+        in_flight.create_shards(s, 7)
+    with session_factory.begin() as s:
+        plain = jobs.insert_new(s, _values(7) | {"in_flight_shard": 3})
+        table = Job.__table__
+        counted = in_flight.insert_in_a_free_shard(
+            s, table, _values(7), returning=tuple(table.c), user_id=7, limit=32
+        )
+        assert counted is not None  # one statement did it: a shard was free
+        for column in Job.__table__.c:
+            if column.key not in _MOMENTS | {"in_flight_shard"}:
+                assert getattr(counted, column.key) == getattr(plain, column.key), column.key
+        assert 0 <= counted.in_flight_shard < in_flight.SHARDS
+    with session_factory() as s:
+        assert in_flight.count_in_flight(s, 7) == 2
+    with session_factory.begin() as s:  # as generate has it, built from what was sent
+        shown = jobs.insert_counted(s, _values(7), user_id=7, limit=32)
+    _assert_stored_as_shown(session_factory, shown)
+
+
+def test_insert_counted_stops_at_the_limit(session_factory) -> None:
+    # As generate calls it: a plain session (it may roll back), committed after. The first
+    # call finds no shards (none made yet) and goes the careful way, which makes them.
+    taken = []
+    for _ in range(3):  # quotas of 1 in shards 0-2, 0 in the others
+        with session_factory() as s:
+            row = jobs.insert_counted(s, _values(8), user_id=8, limit=3)
+            assert row is not None
+            taken.append(row.in_flight_shard)
+            s.commit()
+    assert sorted(taken) == [0, 1, 2]
+    with session_factory() as s:
+        assert jobs.insert_counted(s, _values(8), user_id=8, limit=3) is None
+        assert in_flight.count_in_flight(s, 8) == 3

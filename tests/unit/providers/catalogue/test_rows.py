@@ -18,24 +18,9 @@ from providers.catalogue import (
 )
 from providers.prompts import build_task_request
 from providers.sandbox.rules import POINTS_PER_USD, RUNTIME_S, check_request
+from tests.bodies import PROVIDER_IDS
 
-IDS = {
-    "piapi_hunyuan_fast",
-    "piapi_wanx_1.3b",
-    "piapi_wanx_14b",
-    "piapi_luma",
-    "piapi_kling_3",
-    "piapi_kling_turbo",
-    "piapi_hailuo",
-    "piapi_veo3_fast",
-    "piapi_veo3",
-    "piapi_veo31_fast",
-    "piapi_veo31",
-    "piapi_sora2",
-    "piapi_sora2_pro",
-    "piapi_skyreels",
-    "piapi_wanx_14b_lora",
-}
+IDS = PROVIDER_IDS
 ROW_MODES = [(m.key, mode) for m in CATALOGUE for mode in m.modes]
 
 
