@@ -62,7 +62,9 @@ VISIBILITY_TIMEOUT_S = 3600
 
 if broker_url.startswith("filesystem://"):
     # The embedded default: messages are files in a shared folder, so the API, the
-    # workers and beat on one machine need no broker server.
+    # workers and beat on one machine need no broker server. kombu's own transport lets
+    # a consumer take a message before its body is written (see infra/file_broker.py).
+    broker_transport = "infra.file_broker:Transport"
     _folder = Path(_settings.data_dir, "broker")
     for _sub in ("queue", "control"):
         (_folder / _sub).mkdir(parents=True, exist_ok=True)

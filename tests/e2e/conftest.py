@@ -12,7 +12,7 @@ import pytest
 import redis
 import requests
 
-from tests.stack import ROOT, free_port, fresh_database, process, wait_http
+from tests.stack import ROOT, free_port, fresh_database, process, wait_http, wait_until
 
 
 @dataclass
@@ -42,6 +42,17 @@ class Stack:
         for session in self.sessions:
             session.close()
         self.sessions.clear()
+
+
+def storing_settled(stack: Stack, video_id: str) -> dict:
+    """The job's status body once storing its files has ended (stored or failed)."""
+    http = stack.http()
+
+    def settled() -> dict | None:
+        body = http.get(f"{stack.api}/api/video/status/{video_id}", timeout=10).json()
+        return body if body["storage"]["state"] in ("stored", "failed") else None
+
+    return wait_until(settled, timeout_s=60, what=f"job {video_id}'s files stored", every_s=0.3)
 
 
 @contextmanager
@@ -114,6 +125,31 @@ def stack(
 ) -> Iterator[Stack]:
     with run_stack(tmp_path_factory.mktemp(request.param), request.param) as running:
         yield running
+
+
+def _why_it_stopped(log: Path) -> str:
+    """honcho's lines about processes ending, and any line a process died with."""
+    lines = log.read_text(errors="replace").splitlines()
+    telling = [
+        line[:300]
+        for line in lines
+        if ("system " in line and "stopped" in line) or "CRITICAL" in line or "Traceback" in line
+    ]
+    return " | ".join(telling[:6])
+
+
+@pytest.fixture(autouse=True)
+def _stack_still_running(request: pytest.FixtureRequest) -> None:
+    """A test on a stack that has stopped fails at once, saying which process ended.
+
+    The first test to meet a dead stack fails on "connection refused"; every later one
+    says why here, where a CI summary shows it.
+    """
+    if "stack" not in request.fixturenames:
+        return
+    stack = request.getfixturevalue("stack")
+    if stack.proc is not None and stack.proc.poll() is not None:
+        pytest.fail(f"bin/up exited ({stack.proc.returncode}): {_why_it_stopped(stack.log)}")
 
 
 @pytest.hookimpl(wrapper=True)

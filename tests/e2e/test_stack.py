@@ -11,7 +11,7 @@ import requests
 from providers.sandbox.app import MEDIA_DIR
 from providers.sandbox.engine import FAIL_MARKER
 from tests.bodies import SPEC_I2V, SPEC_T2V
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, storing_settled
 from tests.stack import wait_until
 
 
@@ -53,11 +53,14 @@ def test_spec_text_to_video_end_to_end(stack: Stack) -> None:
     assert video.content == (MEDIA_DIR / "sample.mp4").read_bytes()
     assert video.content[4:8] == b"ftyp"  # an MP4 container, not an error page
 
+    # The library shows what status shows. Both show PiAPI's URL until our copy is
+    # stored, so compare once storing has settled, not across that change.
+    settled = storing_settled(stack, first["video_id"])
     library = (
         stack.http().get(f"{stack.api}/api/video/library?page=1&per_page=20", timeout=10).json()
     )
     listed = next(v for v in library["videos"] if v["video_id"] == first["video_id"])
-    assert (listed["status"], listed["video_url"]) == ("completed", done["video_url"])
+    assert (listed["status"], listed["video_url"]) == ("completed", settled["video_url"])
 
 
 def test_spec_image_to_video_end_to_end(stack: Stack) -> None:

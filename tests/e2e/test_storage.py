@@ -12,28 +12,18 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from providers.sandbox.app import MEDIA_DIR
-from tests.e2e.conftest import Stack, run_stack
-from tests.stack import free_port, wait_until
+from tests.e2e.conftest import Stack, run_stack, storing_settled
+from tests.stack import free_port
 
 SAMPLE = (MEDIA_DIR / "sample.mp4").read_bytes()
 T2V = {"generation_mode": "text_to_video", "script": "A cat playing with a ball", "duration": 5}
-
-
-def _stored(stack: Stack, video_id: str) -> dict:
-    http = stack.http()
-
-    def done() -> dict | None:
-        body = http.get(f"{stack.api}/api/video/status/{video_id}", timeout=10).json()
-        return body if body["storage"]["state"] in ("stored", "failed") else None
-
-    return wait_until(done, timeout_s=60, what=f"job {video_id} stored", every_s=0.3)
 
 
 def test_a_finished_video_is_served_from_our_storage(stack: Stack) -> None:
     http = stack.http()
     video_id = http.post(f"{stack.api}/api/video/generate", json=T2V, timeout=10).json()["video_id"]
 
-    body = _stored(stack, video_id)
+    body = storing_settled(stack, video_id)
 
     assert body["storage"]["state"] == "stored"
     assert body["video_url"].startswith(f"{stack.api}/media/")
@@ -97,7 +87,7 @@ def test_a_finished_video_is_stored_in_s3_and_served_by_a_presigned_url(s3_stack
         "video_id"
     ]
 
-    body = _stored(s3_stack, video_id)
+    body = storing_settled(s3_stack, video_id)
 
     assert body["storage"]["state"] == "stored", body["storage"]
     assert "X-Amz-Signature=" in body["video_url"] and "/videos/finished/" in body["video_url"]

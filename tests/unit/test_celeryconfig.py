@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
+from celery import Celery
 
 import celeryconfig
+from infra import file_broker
 from infra.settings import get_settings
 
 AMQP = "amqp://guest:guest@rabbit:5672/videogen"
@@ -87,3 +89,16 @@ def test_a_sweep_outlives_a_short_submit_backlog(
     monkeypatch.setenv("SWEEP_INTERVAL_SECONDS", interval)
     options = config_for(REDIS).beat_schedule["sweep-jobs"]["options"]
     assert options["expires"] == expires
+
+
+def test_the_file_broker_is_ours_and_connects_with_whole_message_writes(
+    config_for, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    config = config_for("filesystem://")
+
+    app = Celery("videogen", set_as_current=False)
+    app.config_from_object(config)
+    with app.connection_for_write() as connection:
+        assert isinstance(connection.transport, file_broker.Transport)
+        assert connection.default_channel.data_folder_in == str(tmp_path / "broker" / "queue")
