@@ -21,8 +21,9 @@ up: $(STAMP) ## Run the whole stack (sandbox unless PIAPI_API_KEY is set)
 migrate: $(STAMP) ## Bring DATABASE_URL's schema to the newest revision
 	$(BIN)/alembic upgrade head
 
-test: $(STAMP) ## Every test but the long chaos run: unit, integration, worker, e2e
-	$(BIN)/pytest -m "not chaos" $(T)
+TEST_WORKERS ?= 2
+test: $(STAMP) ## Every test but the long chaos run: unit, integration, worker, e2e (TEST_WORKERS=2)
+	$(BIN)/pytest -m "not chaos" -n $(TEST_WORKERS) $(T)
 
 test-unit: $(STAMP) ## Unit tests only (no servers needed)
 	$(BIN)/pytest tests/unit $(T)
