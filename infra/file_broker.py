@@ -9,6 +9,13 @@ that happened 13 times in 5,000 messages on this machine.
 
 Here the body is written under a name no consumer matches and renamed into place:
 a rename within one folder is atomic, so a listed message is always complete.
+
+A fanout exchange's table (which queues it copies to: Celery's events, gossip and
+broadcasts) has the same gap: the first bind creates the file empty, then locks and
+writes it, and a process that opens and locks it in between reads nothing it can
+decode. Every worker binds to the events exchange as it starts, at the same moment, so
+here the table is made whole ("[]") before any bind can open it.
+
 celeryconfig.py names this class as the transport whenever BROKER_URL is filesystem://.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from time import monotonic
 from typing import Any
 
@@ -30,7 +38,7 @@ PARTIAL_SUFFIX = ".partial"
 
 
 class Channel(filesystem.Channel):
-    """Puts a message by writing it aside and renaming it into the queue's folder."""
+    """Writes each message and each exchange's first table whole before it can be read."""
 
     # kombu's stubs give the filesystem Channel's _put this signature with the same
     # ignore: it takes the payload under another name than the base channel's _put.
@@ -46,8 +54,26 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str | None, queue: str) -> None:
+        # kombu's own path for the table, which also refuses names that would leave the
+        # control folder; celery-types' stubs predate it.
+        table: Path = self._exchange_file(exchange)  # type: ignore[attr-defined]
+        if not table.exists():
+            partial = table.with_name(f"{table.name}.{uuid.uuid4()}{PARTIAL_SUFFIX}")
+            try:
+                self.control_folder.mkdir(exist_ok=True)
+                partial.write_text("[]")
+                os.link(partial, table)  # made only if absent, and whole when it appears
+            except FileExistsError:
+                pass  # another process made it first
+            except OSError as exc:
+                raise ChannelError(f"Cannot open {table}") from exc
+            finally:
+                partial.unlink(missing_ok=True)
+        super()._queue_bind(exchange, routing_key, pattern, queue)
+
 
 class Transport(filesystem.Transport):
-    """kombu's filesystem transport with whole-message writes (see Channel)."""
+    """kombu's filesystem transport, with nothing readable before it is whole (see Channel)."""
 
     Channel = Channel

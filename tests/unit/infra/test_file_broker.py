@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from kombu import Connection
+from kombu.transport import filesystem
 
 from infra import file_broker
 
@@ -79,3 +80,31 @@ def test_every_message_between_processes_arrives_once_and_whole(tmp_path: Path) 
     producer.join(timeout=10)
 
     assert sorted(received) == list(range(count))
+
+
+def test_a_fanout_table_is_never_read_empty_while_the_first_bind_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every worker binds to Celery's events exchange as it starts. kombu's own first bind
+    # creates the table empty and locks it after, so a process that reads in between
+    # fails to decode it.
+    with _connection(tmp_path) as binding, _connection(tmp_path) as reading:
+        binder, reader = binding.default_channel, reading.default_channel
+        read_while_binding: list[object] = []
+        real_lock = filesystem.lock
+        reading_now = False
+
+        def lock_after_a_read(f_obj: Any, flags: int) -> None:
+            # The bind's first lock: before it is taken, another process reads the table.
+            nonlocal reading_now
+            if not read_while_binding and not reading_now:
+                reading_now = True
+                read_while_binding.append(reader.get_table("celeryev"))
+            real_lock(f_obj, flags)
+
+        monkeypatch.setattr(filesystem, "lock", lock_after_a_read)
+        binder._queue_bind("celeryev", "#", "", "celeryev.one")
+
+        assert read_while_binding == [[]]
+        assert [q.queue for q in reader.get_table("celeryev")] == ["celeryev.one"]
+        assert [p.name for p in (tmp_path / "control").iterdir()] == ["celeryev.exchange"]
