@@ -81,6 +81,11 @@ elif uses_rabbitmq(broker_url):
     broker_transport_options = {"confirm_publish": True}
 else:
     broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+    if broker_url.startswith("redis://"):
+        # kombu's own transport builds a Redis client per message sent, which cost more
+        # CPU than the send (infra/redis_broker.py). Not for rediss://: kombu turns TLS
+        # on from that scheme's name, which a transport given as a class does not carry.
+        broker_transport = "infra.redis_broker:Transport"
 
 # Publishing from the API must not hang a request when the broker is down: the job
 # row is already committed and the sweeper re-enqueues it.

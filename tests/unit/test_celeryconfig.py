@@ -65,6 +65,10 @@ def test_redis_keeps_plain_queues_on_direct_exchanges(config_for, url: str) -> N
         assert (queue.exchange.name, queue.exchange.type) == (queue.name, "direct")
     assert config.broker_transport_options == {"visibility_timeout": 3600}
     assert [name for name in RABBITMQ_ONLY if hasattr(config, name)] == []
+    # One Redis client per channel (infra/redis_broker.py); rediss:// keeps kombu's own,
+    # which turns TLS on from the scheme's name.
+    expected = "infra.redis_broker:Transport" if url.startswith("redis://") else None
+    assert getattr(config, "broker_transport", None) == expected
 
 
 @pytest.mark.parametrize(
