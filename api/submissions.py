@@ -79,16 +79,16 @@ def accept(
     values |= {"idempotency_key": key, "request_hash": body_hash}
     limit = TIERS[user.tier].max_in_flight
     try:
-        # The shard stays locked until the commit below; other requests of this user take
+        # The shard stays locked until the job's commit; other requests of this user take
         # other shards, so they do not wait for this one's commit. The insert's trigger
-        # counts the job in it.
-        row = jobs.insert_counted(db, values, user_id=user.id, limit=limit)
+        # counts the job in it. Accepted means durable: the row is committed before we
+        # answer.
+        row = jobs.insert_counted_committed(db, values, user_id=user.id, limit=limit)
         if row is None:
             db.rollback()
             raise TooManyInFlightError(
                 f"The {user.tier} tier may have {limit} jobs in flight; wait for one to finish."
             )
-        db.commit()  # accepted means durable: the row exists before we answer
     except IntegrityError:
         # Another request with the same Idempotency-Key committed first; or an upload
         # expired and was swept after it was read: insert_counted's careful way starts

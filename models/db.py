@@ -104,6 +104,25 @@ def read_connection(session: Session) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def own_transaction(session: Session) -> Iterator[Connection]:
+    """A transaction apart from the session's, on a connection from its pool.
+
+    Committed when the block ends, rolled back if it raises. For a write that needs
+    nothing the session holds: the session's own transaction (its begin, its connection,
+    its commit and close) cost about 0.4 ms of a generate request's CPU beside the
+    INSERT itself. Tests bind sessions to one open connection whose writes roll back at
+    the end: there the transaction is a savepoint on that connection.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+        return
+    with bind.begin() as conn:
+        yield conn
+
+
 def make_session_factory(bind: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit, so a view can dump a saved row."""
     return sessionmaker(bind=bind, expire_on_commit=False)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Connection,
     Insert,
     Integer,
     Row,
@@ -149,7 +150,7 @@ def reserve(session: Session, user_id: int, limit: int) -> int | None:
 
 
 def insert_in_a_free_shard(
-    session: Session,
+    conn: Connection,
     table: Table,
     values: dict[str, Any],
     *,
@@ -160,14 +161,14 @@ def insert_in_a_free_shard(
     """INSERT values into table counted in a free shard, chosen in the same statement.
 
     The usual case in one round trip (Postgres): the shard reserve() would take first,
-    locked until the session ends, and the inserted row's `returning` columns. None when
-    no shard was free at once (all held, or full, or some over quota), on SQLite, or when
-    nothing was inserted: roll back, then reserve() and insert as before.
+    locked until conn's transaction ends, and the inserted row's `returning` columns.
+    None when no shard was free at once (all held, or full, or some over quota), on
+    SQLite, or when nothing was inserted: roll back, then reserve() and insert as before.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":
         return None
     statement = _insert_in_free_shard(table, tuple(values), returning)
-    return session.connection().execute(statement, values | _params(user_id, limit)).first()
+    return conn.execute(statement, values | _params(user_id, limit)).first()
 
 
 @lru_cache(maxsize=8)

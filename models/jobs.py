@@ -41,7 +41,7 @@ from sqlalchemy.sql.schema import ColumnDefault
 
 from infra.metrics import note_job_ended
 from models import in_flight
-from models.db import Base, take_rows, utcnow
+from models.db import Base, own_transaction, take_rows, utcnow
 
 
 class Status(enum.StrEnum):
@@ -268,7 +268,7 @@ def insert_counted(
     """
     values = _with_computed_defaults(values)
     decided = in_flight.insert_in_a_free_shard(
-        session, _JOBS, values, returning=_DECIDED, user_id=user_id, limit=limit
+        session.connection(), _JOBS, values, returning=_DECIDED, user_id=user_id, limit=limit
     )
     if decided is not None:
         return _inserted(values, decided)
@@ -279,6 +279,39 @@ def insert_counted(
     if shard is None:
         return None
     return insert_new(session, values | {"in_flight_shard": shard})
+
+
+class _NoFreeShard(Exception):
+    """The one-statement insert found no free shard: its transaction is rolled back."""
+
+
+def insert_counted_committed(
+    session: Session, values: dict[str, Any], *, user_id: int, limit: int
+) -> InsertedJob | None:
+    """insert_counted, committed: the row as written, or None at the limit (nothing written).
+
+    When the session holds nothing yet (no replay read, no upload locked), the usual case
+    runs in a transaction of its own (db.own_transaction): the one statement and its
+    commit, without the session's bookkeeping. Otherwise, or when that statement finds no
+    free shard, insert_counted on the session, which is then committed. At the limit the
+    session is left to roll back.
+    """
+    if not session.in_transaction():
+        values = _with_computed_defaults(values)
+        try:
+            with own_transaction(session) as conn:
+                decided = in_flight.insert_in_a_free_shard(
+                    conn, _JOBS, values, returning=_DECIDED, user_id=user_id, limit=limit
+                )
+                if decided is None:
+                    raise _NoFreeShard  # the block rolls back what the statement locked
+                return _inserted(values, decided)
+        except _NoFreeShard:
+            pass
+    row = insert_counted(session, values, user_id=user_id, limit=limit)
+    if row is not None:
+        session.commit()
+    return row
 
 
 def _transition(session: Session, job_id: int, *where: Any, **values: Any) -> bool:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
 from models import in_flight, jobs
 from models.db import utcnow
@@ -267,7 +268,7 @@ def test_insert_counted_writes_what_insert_new_writes_in_one_statement(session_f
         plain = jobs.insert_new(s, _values(7) | {"in_flight_shard": 3})
         table = Job.__table__
         counted = in_flight.insert_in_a_free_shard(
-            s, table, _values(7), returning=tuple(table.c), user_id=7, limit=32
+            s.connection(), table, _values(7), returning=tuple(table.c), user_id=7, limit=32
         )
         assert counted is not None  # one statement did it: a shard was free
         for column in Job.__table__.c:
@@ -295,3 +296,57 @@ def test_insert_counted_stops_at_the_limit(session_factory) -> None:
     with session_factory() as s:
         assert jobs.insert_counted(s, _values(8), user_id=8, limit=3) is None
         assert in_flight.count_in_flight(s, 8) == 3
+
+
+def test_insert_counted_committed_commits_apart_from_an_idle_session(committed_sessions) -> None:
+    # generate's usual case: nothing read or locked yet, so the one statement runs in a
+    # transaction of its own and commits; the request's session never begins.
+    with committed_sessions.begin() as s:
+        in_flight.create_shards(s, 9)
+    rows = []
+    with committed_sessions() as s:
+        for _ in range(3):
+            rows.append(jobs.insert_counted_committed(s, _values(9), user_id=9, limit=3))
+            assert not s.in_transaction()
+        # At the limit nothing is written, and the session (the careful way) is left to
+        # the caller to roll back.
+        assert jobs.insert_counted_committed(s, _values(9), user_id=9, limit=3) is None
+        s.rollback()
+    assert all(row is not None for row in rows)
+    with committed_sessions() as other:  # another connection sees them: committed
+        assert in_flight.count_in_flight(other, 9) == 3
+        assert sorted(other.scalars(select(Job.id).where(Job.user_id == 9))) == sorted(
+            row.id for row in rows if row is not None
+        )
+    _assert_stored_as_shown(committed_sessions, rows[0])
+
+
+def test_insert_counted_committed_joins_a_session_that_holds_something(
+    committed_sessions,
+) -> None:
+    # A replay's read or an upload's lock began the session: the insert joins that
+    # transaction (an upload stays locked until the job commits) and commits it.
+    with committed_sessions.begin() as s:
+        in_flight.create_shards(s, 10)
+    with committed_sessions() as s:
+        s.execute(select(Job.id).where(Job.user_id == 10)).all()
+        row = jobs.insert_counted_committed(s, _values(10), user_id=10, limit=3)
+        assert row is not None
+        assert not s.in_transaction()  # the session's transaction, committed
+    with committed_sessions() as other:
+        assert other.get(Job, row.id) is not None
+
+
+def test_a_full_user_is_refused_on_the_test_connection_too(session_factory) -> None:
+    # Tests bind sessions to one connection: the transaction apart is a savepoint there,
+    # and a refused one leaves the test's own writes alone.
+    with session_factory.begin() as s:
+        in_flight.create_shards(s, 11)
+        kept = jobs.insert_new(s, _values(11) | {"status": Status.COMPLETED, "phase": Phase.DONE})
+    with session_factory() as s:
+        assert jobs.insert_counted_committed(s, _values(11), user_id=11, limit=1) is not None
+        assert jobs.insert_counted_committed(s, _values(11), user_id=11, limit=1) is None
+        s.rollback()
+    with session_factory() as s:
+        assert s.get(Job, kept.id) is not None
+        assert in_flight.count_in_flight(s, 11) == 1
