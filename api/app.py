@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, request, send_from_directory
+from flask import Flask, Response, request, send_from_directory
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import account, openapi_fields, piapi_webhooks, uploads, videos
@@ -15,6 +15,7 @@ from api.health import install_readiness
 from api.job_body import use_storage_urls
 from api.library import install_library_page
 from api.metrics import install_metrics
+from api.request_db import install_request_db
 from api.request_guards import install_request_guards
 from infra import log_context
 from infra.messages import CeleryMessages, Messages, sender_app
@@ -71,16 +72,8 @@ def create_app(
     install_webhook_secret(app)  # before the body guards: no secret, no judging the body
     install_request_guards(app)
 
-    @app.before_request
-    def _open_session() -> None:
-        g.db = factory()
-
+    install_request_db(app, factory)
     install_auth(app, factory, cache_ttl_s=settings.auth_cache_s)
-
-    @app.teardown_request
-    def _close_session(_exc: BaseException | None) -> None:
-        if (db := g.pop("db", None)) is not None:
-            db.close()  # anything not committed is rolled back here
 
     api = JobsApi(app)
     openapi_fields.install(app, api)  # before any route: the {video_id} converter

@@ -20,6 +20,7 @@ from api.library_cursor import Cursor, CursorError
 from api.library_cursor import encode as encode_cursor
 from api.library_cursor import fingerprint as cursor_fingerprint
 from api.library_cursor import resume as resume_cursor
+from api.request_db import request_bind
 from api.schemas import (
     GenerateRequest,
     IdempotencyHeader,
@@ -145,14 +146,14 @@ def status(video_id: int) -> JobDetail:
     """One job's status, progress and, once done, its result or error and webhook deliveries."""
     job: Any = None  # a Row of Job's columns, read as a Job is
     if video_id <= INT32_MAX:  # ids are 32-bit: a larger one names no job
-        with read_connection(g.db) as conn:
+        with read_connection(request_bind()) as conn:
             job = conn.execute(_JOB_ROW, {"id": video_id}).one_or_none()
     if job is None or job.user_id != current_user().id:
         raise NotFoundError(f"No video {video_id}.")  # another's looks like none at all
     log_context.bind(task_id=job.task_id)
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
-    attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries])
+    attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries]) if deliveries else []
     return JobDetail(
         job,
         waiting.place(job),

@@ -166,6 +166,27 @@ def test_status_shows_the_job_and_404s_unknown_ids(client) -> None:
         assert resp.get_json()["error"]["code"] == "not_found"
 
 
+def test_status_makes_no_session_and_a_route_that_uses_one_has_it_closed(client) -> None:
+    # g.db is made on first use (api/request_db.py): status reads on a pooled connection.
+    app = client.application
+    factory = app.extensions["session_factory"]
+    made = []
+
+    def counted():  # type: ignore[no-untyped-def]
+        session = factory()
+        made.append(session)
+        return session
+
+    app.extensions["session_factory"] = counted
+    video_id = client.post("/api/video/generate", json=SPEC_T2V).get_json()["video_id"]
+    assert len(made) == 1  # generate's own
+    assert not made[0].in_transaction()  # closed at the request's end
+
+    assert client.get(f"/api/video/status/{video_id}").status_code == 200
+    assert client.get("/api/video/status/999999").status_code == 404
+    assert len(made) == 1
+
+
 def test_another_users_job_is_404(client, make_job) -> None:
     theirs = make_job(user_id=2)
     assert client.get(f"/api/video/status/{theirs}").status_code == 404
