@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app, g, request
@@ -56,16 +57,18 @@ class DeliveryDetail:
         return getattr(self.delivery, name)
 
 
-@dataclass(frozen=True, slots=True)
-class JobDetail:
-    """A job's row with its place in line and webhook deliveries: what JobDetailSchema dumps."""
+class JobDetail(SimpleNamespace):
+    """A job's row with its place in line and webhook deliveries: what JobDetailSchema dumps.
 
-    job: Row[Any]
-    queue: dict[str, Any] | None
-    webhook_deliveries: list[DeliveryDetail]
+    The row's columns are copied in, not reached through a __getattr__ that delegates:
+    the body's forty reads through that fallback cost 50 us of a status request.
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.job, name)
+    @classmethod
+    def of(
+        cls, job: Row[Any], queue: dict[str, Any] | None, deliveries: list[DeliveryDetail]
+    ) -> JobDetail:
+        return cls(**job._asdict(), queue=queue, webhook_deliveries=deliveries)
 
 
 # Status reads the row as a plain row, not an ORM object, on a pooled connection rather
@@ -154,7 +157,7 @@ def status(video_id: int) -> JobDetail:
     # Deliveries exist only for jobs that asked for webhooks: most jobs need no query.
     deliveries = webhooks.deliveries_for(g.db, job.id) if job.webhook_url else []
     attempts = webhooks.attempts_for(g.db, [d.id for d in deliveries]) if deliveries else []
-    return JobDetail(
+    return JobDetail.of(
         job,
         waiting.place(job),
         [DeliveryDetail(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries],
