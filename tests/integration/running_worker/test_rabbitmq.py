@@ -35,6 +35,7 @@ def amqp_sender(amqp_url: str) -> Celery:
         broker_url=amqp_url,
         task_queues=task_queues_for(amqp_url),
         broker_transport_options={"confirm_publish": True},
+        broker_transport=None,  # the Redis transport celeryconfig names for redis://
     )
     return app
 
