@@ -50,7 +50,7 @@ class BenchConfig:
         )
         return cls(
             quick=quick,
-            api_seconds=6 if quick else 15,
+            api_seconds=6 if quick else 30,
             worker_jobs=200 if quick else 2000,
             worker_poll_interval_s=0.5,
             worker_time_scale=0.02,
