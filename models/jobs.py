@@ -296,7 +296,9 @@ def insert_counted_committed(
     free shard, insert_counted on the session, which is then committed. At the limit the
     session is left to roll back.
     """
-    if not session.in_transaction():
+    # The one statement is Postgres' (in_flight.insert_in_a_free_shard): elsewhere a
+    # transaction apart would only be opened to be rolled back.
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         values = _with_computed_defaults(values)
         try:
             with own_transaction(session) as conn:
