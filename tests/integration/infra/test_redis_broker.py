@@ -17,7 +17,10 @@ from kombu.transport import redis as kombu_redis
 from infra import redis_broker
 from infra.messages import CeleryMessages
 
-BROKER_URL = "redis://127.0.0.1:6379/4"  # a db no other test uses (see the e2e modules)
+# The only db of the local Redis no other test uses: the e2e stacks take 1-7 and 9-15
+# (each module its own; run_stack defaults to 14), the running-worker tests 3, 7, 13
+# and 15, and this module flushes its db.
+BROKER_URL = "redis://127.0.0.1:6379/8"
 
 
 @pytest.fixture
