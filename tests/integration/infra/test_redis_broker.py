@@ -17,9 +17,9 @@ from kombu.transport import redis as kombu_redis
 from infra import redis_broker
 from infra.messages import CeleryMessages
 
-# The only db of the local Redis no other test uses: the e2e stacks take 1-7 and 9-15
-# (each module its own; run_stack defaults to 14), the running-worker tests 3, 7, 13
-# and 15, and this module flushes its db.
+# The only db of the local Redis no other test uses, and this module flushes it: the e2e
+# stacks take 1, 2, 4-6, 9-12 and 14 (run_stack's default), the running-worker tests 3,
+# 7, 13 and 15.
 BROKER_URL = "redis://127.0.0.1:6379/8"
 
 
